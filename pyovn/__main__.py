@@ -1,0 +1,3 @@
+from pyovn.cli.main import main
+
+raise SystemExit(main())

@@ -1,0 +1,390 @@
+"""The chassis agent's loop around the pure core (flows.py): two IDLs (the local Open
+vSwitch database and SB), the OpenFlow connection to br-int, and the writes that follow
+a computation.
+
+One iteration: local state + SB change set -> compute the flow table -> local OVS writes
+(bridge, tunnels, localnet patches, ct zones) -> flows to the switch in one bundle (the
+first after a connection replaces the switch's whole table atomically, so a restart never
+leaves a moment without flows) -> SB writes (chassis, claims, up, nb_cfg acknowledged
+only after the switch confirmed) -> ovn-installed on the interfaces.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import time
+from typing import Any
+
+from pyovn.controller import ovs as OV
+from pyovn.controller import sbwrite as SW
+from pyovn.controller.ct_zones import zones_from_external_ids
+from pyovn.controller.flows import Computed, compute_flows
+from pyovn.controller.lflow import LflowTranslator
+from pyovn.controller.ofencode import ControllerEncoder
+from pyovn.controller.pinctrl import Pinctrl
+from pyovn.controller.state import SbMirror, find_bridge, local_state, open_vswitch_row
+from pyovn.openflow import FlowTable, SwitchConnection
+from pyovn.openflow import messages as M
+from pyovn.openflow import protocol as P
+from pyovn.ovsdb.idl import Idl, SchemaHelper, TxnStatus
+
+log = logging.getLogger("pyovn.controller")
+
+SB_SCHEMA = "/usr/share/ovn/ovn-sb.ovsschema"
+VS_SCHEMA = "/usr/share/openvswitch/vswitch.ovsschema"
+PIPELINE_TYPES = ("patch", "l3gateway", "chassisredirect", "localnet", "localport")
+
+
+def _schema(path: str, fallback: str) -> str:
+    if os.path.exists(path):
+        return path
+    return os.path.join(os.path.dirname(os.path.dirname(__file__)), "schemas", fallback)
+
+
+def ovs_helper() -> SchemaHelper:
+    h = SchemaHelper.from_file(VS_SCHEMA)
+    for t, cols in OV.OVS_TABLES.items():
+        h.register_columns(t, cols)
+    return h
+
+
+def sb_helper() -> SchemaHelper:
+    h = SchemaHelper.from_file(_schema(SB_SCHEMA, "ovn-sb.ovsschema"))
+    for t, cols in SW.SB_COLUMNS.items():
+        if cols is None:
+            h.register_table(t)
+        else:
+            h.register_columns(t, cols)
+    return h
+
+
+def ovs_rundir() -> str:
+    return os.environ.get("OVS_RUNDIR", "/var/run/openvswitch")
+
+
+class Controller:
+    def __init__(self, ovs_remote: str, monitor_all: bool = False) -> None:
+        self.ovs = Idl(ovs_remote, ovs_helper(), backoff_min=0.1, backoff_max=1.0,
+                       probe_interval=0)
+        self.sb: Idl | None = None
+        self.sb_remote = ""
+        self.conn: SwitchConnection | None = None
+        self.fresh_conn = False
+        self.flowtable = FlowTable()
+        self.encoder = ControllerEncoder()
+        self.mirror = SbMirror()
+        self.mirror_built = False
+        self.translator = LflowTranslator()
+        self.zones: dict[str, int] | None = None
+        self.installed: set[str] = set()
+        self.monitor_all = monitor_all
+        self.chassis = ""
+        self.br_int = "br-int"
+        self.exiting = False
+        self.last: Computed | None = None
+        self.pinctrl: Pinctrl | None = None
+        self._wake = asyncio.Event()
+        self._pin_task: asyncio.Task[None] | None = None
+        self.stats: dict[str, Any] = {"iterations": 0, "flow_mods": 0, "bundles": 0,
+                                      "last_compute_ms": 0.0, "last_install_ms": 0.0,
+                                      "untranslated": 0, "recomputes": 0}
+
+    # --- control -------------------------------------------------------------------------
+
+    def wake(self) -> None:
+        self._wake.set()
+
+    def recompute(self) -> None:
+        self.translator = LflowTranslator()
+        self.mirror_built = False
+        self.stats["recomputes"] += 1
+        self.wake()
+
+    def exit(self) -> None:
+        self.exiting = True
+        self.wake()
+
+    # --- configuration -------------------------------------------------------------------
+
+    def _config(self) -> dict[str, str]:
+        row = open_vswitch_row(self.ovs.tables)
+        return dict(row.raw("external_ids")) if row is not None else {}
+
+    async def _ensure_sb(self, remote: str) -> None:
+        if self.sb is not None and remote == self.sb_remote:
+            return
+        if self.sb is not None:
+            await self.sb.close()
+        self.sb_remote = remote
+        self.sb = Idl(remote, sb_helper(), backoff_min=0.1, backoff_max=1.0, probe_interval=0)
+        self.mirror_built = False
+        if not self.monitor_all:
+            for t in ("Logical_Flow", "Multicast_Group", "MAC_Binding"):
+                await self.sb.set_condition(t, False)
+            await self.sb.set_condition("Port_Binding", [("type", "==", t)
+                                                          for t in PIPELINE_TYPES])
+        await self.sb.start()
+
+    async def _ensure_switch(self) -> None:
+        if self.conn is not None and self.conn._closed is None:
+            return
+        if self.conn is not None:
+            await self.conn.close()
+            self.conn = None
+        path = os.path.join(ovs_rundir(), f"{self.br_int}.mgmt")
+        if not os.path.exists(path):
+            return
+        try:
+            conn = await SwitchConnection.open(f"unix:{path}", timeout=5.0)
+        except (OSError, ConnectionError, TimeoutError, P.OpenFlowError) as e:
+            log.info("%s: %s", path, e)
+            return
+        conn.send(M.tlv_table_mod(conn.xid(), M.NXTTMC_ADD, [M.OVN_GENEVE_TLV]))
+        conn.send(M.set_async(conn.xid()))
+        await conn.barrier()  # "already mapped" after a restart is fine
+        self.conn = conn
+        self.fresh_conn = True
+        self.flowtable.clear()
+        self.installed = set()
+        if self.pinctrl is not None:
+            self.pinctrl.conn = conn
+        if self._pin_task is not None:
+            self._pin_task.cancel()
+        self._pin_task = asyncio.get_running_loop().create_task(self._packet_ins(conn))
+        log.info("connected to %s", path)
+
+    async def _packet_ins(self, conn: SwitchConnection) -> None:
+        while True:
+            pin = await conn.packet_ins.get()
+            if self.pinctrl is None:
+                continue
+            try:
+                await self.pinctrl.handle(pin)
+            except Exception:
+                log.exception("packet-in handling failed")
+
+    # --- main loop -----------------------------------------------------------------------
+
+    async def run(self) -> None:
+        await self.ovs.start()
+        try:
+            while not self.exiting:
+                seqs = self._seqs()
+                retry = False
+                try:
+                    retry = await self.step()
+                except Exception:
+                    log.exception("controller iteration failed")
+                    retry = True
+                if self.exiting:
+                    break
+                if seqs == self._seqs():
+                    await self._wait(seqs, 0.5 if retry else 5.0)
+        finally:
+            if self._pin_task is not None:
+                self._pin_task.cancel()
+            if self.conn is not None:
+                await self.conn.close()
+            if self.sb is not None:
+                await self.sb.close()
+            await self.ovs.close()
+
+    def _seqs(self) -> tuple[int, int]:
+        return self.ovs.change_seqno, self.sb.change_seqno if self.sb is not None else -1
+
+    async def _wait(self, seqs: tuple[int, int], timeout: float) -> None:
+        self._wake.clear()
+        tasks = [asyncio.ensure_future(self.ovs.wait_for_change(seqs[0])),
+                 asyncio.ensure_future(self._wake.wait())]
+        if self.sb is not None:
+            tasks.append(asyncio.ensure_future(self.sb.wait_for_change(seqs[1])))
+        try:
+            await asyncio.wait(tasks, timeout=timeout, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            for t in tasks:
+                t.cancel()
+            for t in tasks:
+                with contextlib.suppress(asyncio.CancelledError, Exception):
+                    await t
+
+    async def step(self) -> bool:
+        """One iteration; True if something should be retried soon."""
+        self.stats["iterations"] += 1
+        if not self.ovs.is_connected:
+            return False
+        cfg = self._config()
+        self.chassis = cfg.get("system-id", "")
+        remote = cfg.get("ovn-remote", "")
+        self.br_int = cfg.get("ovn-bridge", "br-int")
+        if not self.chassis or not remote:
+            return False
+        await self._ensure_sb(remote)
+        # The integration bridge first: nothing else works without it.
+        br = find_bridge(self.ovs.tables, self.br_int)
+        if br is None or br.raw("fail_mode") != ("secure",) or \
+                br.raw("other_config").get("disable-in-band") != "true":
+            await self._ovs_txn(lambda txn: OV.ensure_bridge(
+                txn, self.ovs.tables, self.br_int, cfg.get("ovn-bridge-datapath-type")))
+            return True
+        if self.zones is None:
+            self.zones = zones_from_external_ids(br.raw("external_ids"))
+        await self._ensure_switch()
+        assert self.sb is not None
+        if not self.sb.is_connected:
+            return False
+        sb_changes = self.sb.take_changes()
+        if not self.mirror_built:
+            self.mirror.rebuild(self.sb.tables)
+            self.mirror_built = True
+        else:
+            self.mirror.apply(sb_changes, self.sb.tables)
+        nb_cfg = SW.sb_nb_cfg(self.sb.tables)
+        local = local_state(self.ovs.tables, self.chassis, self.br_int)
+        t0 = time.perf_counter()
+        comp = compute_flows(local, self.mirror.state, self.zones, self.translator)
+        self.stats["last_compute_ms"] = round((time.perf_counter() - t0) * 1000, 3)
+        self.stats["untranslated"] = comp.untranslated
+        self.last = comp
+        self.zones = comp.zones
+        if self.pinctrl is None:
+            self.pinctrl = Pinctrl(self)
+        await self._update_conditions(comp, local.vifs().keys())
+        b = comp.bindings
+        wanted = {c: self.mirror.state.chassis[c] for c in b.remote_chassis()
+                  if c in self.mirror.state.chassis}
+
+        def ovs_writes(txn: Any) -> bool:
+            t = self.ovs.tables
+            changed = OV.sync_tunnels(txn, t, self.br_int, wanted, local.encap_type)
+            changed |= OV.sync_localnet_patches(txn, t, self.br_int, b.wanted_localnets)
+            changed |= OV.sync_zones(txn, t, self.br_int, comp.zones)
+            return changed
+
+        retry = not await self._ovs_txn(ovs_writes)
+        installed = await self._install(comp)
+        if installed is None:
+            return True
+        self.installed = installed
+        retry |= not await self._sb_writes(comp, local.encap_type, local.encap_ips, cfg,
+                                           nb_cfg)
+        retry |= not await self._ovs_txn(
+            lambda txn: OV.sync_installed(txn, self.ovs.tables, self.installed))
+        return retry
+
+    async def _install(self, comp: Computed) -> set[str] | None:
+        """Sends the flow table; the set of ports whose flows are now in the switch, or
+        None when there is no switch to talk to."""
+        conn = self.conn
+        if conn is None:
+            return None
+        t0 = time.perf_counter()
+        want, msgs = self.flowtable.sync(comp.flows, conn.xid, self.encoder)
+        if self.fresh_conn:
+            msgs = [M.flow_delete(conn.xid()), *msgs]
+        try:
+            if msgs:
+                await conn.bundle(msgs)
+                self.stats["bundles"] += 1
+                self.stats["flow_mods"] += len(msgs)
+            else:
+                await conn.barrier()
+        except (OSError, ConnectionError, P.OpenFlowError) as e:
+            log.warning("installing flows failed: %s", e)
+            self.flowtable.clear()
+            self.fresh_conn = True
+            return None
+        self.flowtable.committed(want)
+        self.fresh_conn = False
+        self.stats["last_install_ms"] = round((time.perf_counter() - t0) * 1000, 3)
+        return set(comp.bindings.claims)
+
+    async def _sb_writes(self, comp: Computed, encap_type: str, encap_ips: tuple[str, ...],
+                         cfg: dict[str, str], nb_cfg: int) -> bool:
+        assert self.sb is not None
+        types = [x.strip() for x in cfg.get("ovn-encap-type", "geneve").split(",") if x.strip()]
+        other = {"port-up-notif": "true", "ovn-bridge-mappings":
+                 cfg.get("ovn-bridge-mappings", ""),
+                 "datapath-type": cfg.get("ovn-bridge-datapath-type", ""),
+                 "is-interconn": "false"}
+        txn = self.sb.transaction()
+        try:
+            ch, _ = SW.register_chassis(txn, self.sb.tables, self.chassis, types or [encap_type],
+                                        encap_ips, other)
+            SW.sync_claims(txn, self.sb.tables, ch, comp.bindings.claims,
+                           comp.bindings.releases, self.installed)
+            SW.ack_nb_cfg(txn, self.sb.tables, self.chassis, nb_cfg)
+        except BaseException:
+            txn.abort()
+            raise
+        status = await self.sb.commit(txn)
+        if status not in (TxnStatus.SUCCESS, TxnStatus.UNCHANGED):
+            log.info("SB transaction %s (%s)", status, txn.error)
+            return False
+        return True
+
+    async def _ovs_txn(self, build: Any) -> bool:
+        txn = self.ovs.transaction()
+        try:
+            build(txn)
+        except BaseException:
+            txn.abort()
+            raise
+        status = await self.ovs.commit(txn)
+        if status not in (TxnStatus.SUCCESS, TxnStatus.UNCHANGED):
+            log.info("OVS transaction %s (%s)", status, txn.error)
+            return False
+        return True
+
+    async def _update_conditions(self, comp: Computed, iface_ids: Any) -> None:
+        """Conditional monitoring: SB sends only the rows that concern this chassis."""
+        if self.monitor_all or self.sb is None:
+            return
+        dps = sorted(comp.bindings.local_datapaths)
+        ch = SW.find_by_name(self.sb.tables["Chassis"], self.chassis)
+        pb: list[tuple[str, str, Any]] = [("type", "==", t) for t in PIPELINE_TYPES]
+        pb += [("logical_port", "==", i) for i in sorted(iface_ids)]
+        pb += [("datapath", "==", d) for d in dps]
+        if ch is not None:
+            pb.append(("chassis", "==", ch.uuid))
+        await self.sb.set_condition("Port_Binding", pb)
+        groups = sorted(u for u, members in self.mirror.dp_groups.items()
+                        if set(members) & set(dps))
+        lf: list[tuple[str, str, Any]] = [("logical_datapath", "==", d) for d in dps]
+        lf += [("logical_dp_group", "==", g) for g in groups]
+        await self.sb.set_condition("Logical_Flow", lf or False)
+        per_dp = [("datapath", "==", d) for d in dps] or False
+        await self.sb.set_condition("Multicast_Group", per_dp)
+        await self.sb.set_condition("MAC_Binding", per_dp)
+
+    # --- status --------------------------------------------------------------------------
+
+    def show_stats(self) -> str:
+        lines = [f"{k}: {v}" for k, v in self.stats.items()]
+        if self.last is not None:
+            lines.append(f"flows: {len(self.last.flows)}")
+            lines.append(f"local datapaths: {len(self.last.bindings.local_datapaths)}")
+            ls = self.last.lflow_stats
+            lines.append(f"lflows compiled: {ls.compiled} cached: {ls.cached}")
+        lines.append(f"sb rows converted last: {self.mirror.changed}")
+        if self.pinctrl is not None:
+            # Packet-ins handled, by OVN action opcode: shows whether pinctrl runs at all.
+            lines += [f"pinctrl opcode {op}: {n}" for op, n in sorted(self.pinctrl.counts.items())]
+        return "\n".join(lines) + "\n"
+
+    def untranslated(self) -> str:
+        if self.last is None:
+            return "0\n"
+        f = self.last.lflow_stats.failed
+        lf = self.mirror.state.lflows
+        out = [f"{len(f)}"]
+        for u, err in sorted(f.items()):
+            x = lf.get(u)
+            out.append(f"{u}: {err}: {x.match if x else ''!r} / {x.actions if x else ''!r}")
+        return "\n".join(out) + "\n"
+
+    def ct_zone_list(self) -> str:
+        return "".join(f"{k} {v}\n" for k, v in sorted((self.zones or {}).items()))
+

@@ -1,0 +1,154 @@
+"""What the controller computes from: plain, immutable views of the SB rows it uses and of
+the chassis' own Open vSwitch, so that the flow computation is a pure function that tests
+feed without any database (see state.py for the adapters from the IDL replicas)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True)
+class Datapath:
+    uuid: str
+    key: int  # Datapath_Binding.tunnel_key: OpenFlow metadata
+    is_switch: bool
+    name: str = ""
+
+
+@dataclass(frozen=True)
+class PortBinding:
+    uuid: str
+    logical_port: str
+    datapath: str  # Datapath uuid
+    key: int  # Port_Binding.tunnel_key: reg14 / reg15
+    type: str = ""
+    chassis: str | None = None  # name of the chassis it is bound to
+    parent_port: str | None = None
+    tag: int | None = None
+    options: Mapping[str, str] = field(default_factory=dict)
+    mac: tuple[str, ...] = ()
+    requested_chassis: str | None = None  # chassis name (options or column)
+    up: bool = False
+
+    @property
+    def cookie(self) -> int:
+        """ovn-controller's cookie for a port's physical flows: its UUID's first 32 bits."""
+        return int(self.uuid[:8], 16)
+
+
+@dataclass(frozen=True)
+class MulticastGroup:
+    uuid: str
+    name: str
+    datapath: str
+    key: int
+    ports: tuple[str, ...]  # Port_Binding uuids
+
+    @property
+    def cookie(self) -> int:
+        return int(self.uuid[:8], 16)
+
+
+@dataclass(frozen=True)
+class LogicalFlow:
+    uuid: str
+    datapaths: tuple[str, ...]  # logical_datapath, or the members of logical_dp_group
+    pipeline: str
+    table: int
+    priority: int
+    match: str
+    actions: str
+    in_out_port: str | None = None  # tags:in_out_port
+    controller_meter: str | None = None
+
+    @property
+    def cookie(self) -> int:
+        return int(self.uuid[:8], 16)
+
+
+@dataclass(frozen=True)
+class MacBinding:
+    uuid: str
+    logical_port: str
+    ip: str
+    mac: str
+    datapath: str
+
+
+@dataclass(frozen=True)
+class Encap:
+    type: str
+    ip: str
+
+
+@dataclass(frozen=True)
+class Chassis:
+    name: str
+    encaps: tuple[Encap, ...]
+
+
+@dataclass
+class SbState:
+    """The SB rows that concern this chassis, by UUID (by name for chassis)."""
+
+    datapaths: dict[str, Datapath] = field(default_factory=dict)
+    ports: dict[str, PortBinding] = field(default_factory=dict)
+    mcast_groups: dict[str, MulticastGroup] = field(default_factory=dict)
+    lflows: dict[str, LogicalFlow] = field(default_factory=dict)
+    mac_bindings: dict[str, MacBinding] = field(default_factory=dict)
+    chassis: dict[str, Chassis] = field(default_factory=dict)
+    address_sets: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    port_groups: dict[str, tuple[str, ...]] = field(default_factory=dict)
+
+    def port_by_name(self) -> dict[str, PortBinding]:
+        return {p.logical_port: p for p in self.ports.values()}
+
+
+@dataclass(frozen=True)
+class Interface:
+    """An interface on br-int as the controller sees it."""
+
+    name: str
+    ofport: int | None  # None until vswitchd has assigned one (or -1: failed)
+    iface_id: str | None = None  # external_ids:iface-id
+    type: str = ""
+    tunnel_chassis: str | None = None  # our tunnel ports: external_ids:ovn-chassis-id
+    localnet: str | None = None  # our patch ports: external_ids:ovn-localnet-port
+
+
+@dataclass
+class LocalState:
+    """This chassis: its name and encapsulation, and what is plugged into br-int."""
+
+    chassis: str
+    encap_type: str = "geneve"
+    encap_ips: tuple[str, ...] = ()
+    bridge_mappings: dict[str, str] = field(default_factory=dict)  # physnet -> bridge
+    interfaces: dict[str, Interface] = field(default_factory=dict)  # by name
+
+    def vifs(self) -> dict[str, Interface]:
+        """iface-id -> interface with a usable OpenFlow port."""
+        out: dict[str, Interface] = {}
+        for i in sorted(self.interfaces.values(), key=lambda x: x.name):
+            if i.iface_id and i.ofport is not None and i.ofport > 0:
+                out.setdefault(i.iface_id, i)
+        return out
+
+    def tunnel_ofports(self) -> dict[str, int]:
+        return {i.tunnel_chassis: i.ofport for i in self.interfaces.values()
+                if i.tunnel_chassis and i.ofport is not None and i.ofport > 0}
+
+    def localnet_ofports(self) -> dict[str, int]:
+        return {i.localnet: i.ofport for i in self.interfaces.values()
+                if i.localnet and i.ofport is not None and i.ofport > 0}
+
+
+def parse_bridge_mappings(text: str) -> dict[str, str]:
+    """"physnet1:br-eth0,physnet2:br-eth1" -> {physnet: bridge}; malformed items skipped."""
+    out: dict[str, str] = {}
+    for item in text.split(","):
+        net, sep, br = item.strip().partition(":")
+        if sep and net and br:
+            out[net.strip()] = br.strip()
+    return out

@@ -1,0 +1,209 @@
+"""Writes to the chassis' own Open vSwitch database, each building one transaction on the
+local IDL: the integration bridge (fail-mode=secure, in-band control off), tunnel ports to
+the chassis that share a datapath with this one, patch ports to the physical bridges of
+localnet ports, conntrack zones in br-int's external_ids, and ovn-installed on interfaces
+whose flows are in the switch."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from pyovn.controller.ct_zones import PREFIX as ZONE_PREFIX
+from pyovn.controller.model import Chassis
+from pyovn.controller.state import find_bridge, open_vswitch_row
+from pyovn.ovsdb.idl import Row, Table, Transaction
+
+OVS_TABLES: dict[str, list[str]] = {
+    "Open_vSwitch": ["external_ids", "bridges", "other_config", "iface_types",
+                     "datapath_types"],
+    "Bridge": ["name", "ports", "fail_mode", "external_ids", "other_config", "datapath_type"],
+    "Port": ["name", "interfaces", "external_ids"],
+    "Interface": ["name", "type", "options", "external_ids", "ofport"],
+}
+
+
+def _new_port(txn: Transaction, bridge: Row, name: str, itype: str,
+              options: Mapping[str, str], port_ext: Mapping[str, str]) -> None:
+    iface = txn.insert("Interface")
+    iface.name = name
+    iface.type = itype
+    iface.options = dict(options)
+    port = txn.insert("Port")
+    port.name = name
+    port.interfaces = [iface]
+    port.external_ids = dict(port_ext)
+    txn.add_to_set(bridge, "ports", [port])
+
+
+def _remove_port(txn: Transaction, bridge: Row, port: Row) -> None:
+    txn.remove_from_set(bridge, "ports", [port.uuid])
+
+
+def ensure_bridge(txn: Transaction, tables: Mapping[str, Table], name: str,
+                  datapath_type: str | None) -> bool:
+    """Creates the integration bridge, or fixes its settings; True if anything changed."""
+    br = find_bridge(tables, name)
+    if br is None:
+        ovs = open_vswitch_row(tables)
+        if ovs is None:
+            return False
+        iface = txn.insert("Interface")
+        iface.name = name
+        iface.type = "internal"
+        port = txn.insert("Port")
+        port.name = name
+        port.interfaces = [iface]
+        br = txn.insert("Bridge")
+        br.name = name
+        br.fail_mode = "secure"
+        br.other_config = {"disable-in-band": "true"}
+        if datapath_type:
+            br.datapath_type = datapath_type
+        br.ports = [port]
+        txn.add_to_set(ovs, "bridges", [br])
+        return True
+    changed = False
+    if br.raw("fail_mode") != ("secure",):
+        br.fail_mode = "secure"
+        changed = True
+    if br.raw("other_config").get("disable-in-band") != "true":
+        txn.set_key(br, "other_config", "disable-in-band", "true")
+        changed = True
+    return changed
+
+
+def _ports_of(tables: Mapping[str, Table], br: Row) -> list[Row]:
+    rows = tables["Port"].rows
+    return [rows[u] for u in br.raw("ports") if u in rows]
+
+
+def tunnel_port_name(chassis: str, taken: set[str]) -> str:
+    base = f"ovn-{chassis[:6]}"
+    n = 0
+    while f"{base}-{n}" in taken:
+        n += 1
+    return f"{base}-{n}"
+
+
+def sync_tunnels(txn: Transaction, tables: Mapping[str, Table], br_int: str,
+                 wanted: Mapping[str, Chassis], encap_type: str) -> bool:
+    """Tunnel ports to exactly the chassis in 'wanted' (by name), over their encapsulation
+    of our type if they have one, else their first."""
+    br = find_bridge(tables, br_int)
+    if br is None:
+        return False
+    changed = False
+    have: dict[str, Row] = {}
+    names = set()
+    for p in _ports_of(tables, br):
+        names.add(p.raw("name"))
+        ch = p.raw("external_ids").get("ovn-chassis-id")
+        if ch:
+            have[ch] = p
+    keep: set[str] = set()
+    for ch, p in have.items():
+        enc = _pick_encap(wanted.get(ch), encap_type)
+        if enc is not None and _tunnel_matches(tables, p, enc):
+            keep.add(ch)
+        else:
+            _remove_port(txn, br, p)
+            names.discard(p.raw("name"))
+            changed = True
+    for ch, c in sorted(wanted.items()):
+        if ch in keep:
+            continue
+        enc = _pick_encap(c, encap_type)
+        if enc is None:
+            continue
+        name = tunnel_port_name(ch, names)
+        names.add(name)
+        _new_port(txn, br, name, enc[0], {"remote_ip": enc[1], "key": "flow", "csum": "true"},
+                  {"ovn-chassis-id": ch})
+        changed = True
+    return changed
+
+
+def _pick_encap(c: Chassis | None, encap_type: str) -> tuple[str, str] | None:
+    if c is None or not c.encaps:
+        return None
+    for e in c.encaps:
+        if e.type == encap_type:
+            return e.type, e.ip
+    return c.encaps[0].type, c.encaps[0].ip
+
+
+def _tunnel_matches(tables: Mapping[str, Table], port: Row, enc: tuple[str, str]) -> bool:
+    for iu in port.raw("interfaces"):
+        i = tables["Interface"].rows.get(iu)
+        if i is not None and i.raw("type") == enc[0] and \
+                i.raw("options").get("remote_ip") == enc[1]:
+            return True
+    return False
+
+
+def sync_localnet_patches(txn: Transaction, tables: Mapping[str, Table], br_int: str,
+                          wanted: Mapping[str, str]) -> bool:
+    """Patch port pairs br-int <-> physical bridge for each localnet port in 'wanted'
+    (localnet port -> bridge name)."""
+    changed = False
+    bridges = {r.raw("name"): r for r in tables["Bridge"].rows.values()}
+    have: dict[tuple[str, str], tuple[Row, Row]] = {}
+    for br in bridges.values():
+        for p in _ports_of(tables, br):
+            ln = p.raw("external_ids").get("ovn-localnet-port")
+            if ln:
+                have[(br.raw("name"), ln)] = (br, p)
+    need: set[tuple[str, str]] = set()
+    for ln, phys in wanted.items():
+        if phys not in bridges or br_int not in bridges:
+            continue
+        a, b = f"patch-br-int-to-{ln}", f"patch-{ln}-to-br-int"
+        need |= {(br_int, ln), (phys, ln)}
+        if (br_int, ln) not in have:
+            _new_port(txn, bridges[br_int], a, "patch", {"peer": b}, {"ovn-localnet-port": ln})
+            changed = True
+        if (phys, ln) not in have:
+            _new_port(txn, bridges[phys], b, "patch", {"peer": a}, {"ovn-localnet-port": ln})
+            changed = True
+    for k, (br, p) in have.items():
+        if k not in need:
+            _remove_port(txn, br, p)
+            changed = True
+    return changed
+
+
+def sync_zones(txn: Transaction, tables: Mapping[str, Table], br_int: str,
+               zones: Mapping[str, int]) -> bool:
+    br = find_bridge(tables, br_int)
+    if br is None:
+        return False
+    ext = br.raw("external_ids")
+    want = {f"{ZONE_PREFIX}{k}": str(v) for k, v in zones.items()}
+    changed = False
+    for k in ext:
+        if k.startswith(ZONE_PREFIX) and k not in want:
+            txn.remove_key(br, "external_ids", k)
+            changed = True
+    for k, v in want.items():
+        if ext.get(k) != v:
+            txn.set_key(br, "external_ids", k, v)
+            changed = True
+    return changed
+
+
+def sync_installed(txn: Transaction, tables: Mapping[str, Table],
+                   installed: set[str]) -> bool:
+    """external_ids:ovn-installed=true on the interfaces of ports in 'installed' (by
+    iface-id), removed from the others."""
+    changed = False
+    for i in tables["Interface"].rows.values():
+        ext = i.raw("external_ids")
+        iid = ext.get("iface-id")
+        on = ext.get("ovn-installed") == "true"
+        if iid and iid in installed and not on:
+            txn.set_key(i, "external_ids", "ovn-installed", "true")
+            changed = True
+        elif on and (not iid or iid not in installed):
+            txn.remove_key(i, "external_ids", "ovn-installed")
+            changed = True
+    return changed

@@ -1,0 +1,312 @@
+"""The physical flows of ovn-architecture(7), "Architectural Physical Life Cycle of a
+Packet", with OVN 23.03's tables and the same flows its ovn-controller installs:
+
+- table 0: physical to logical (VIFs, VLAN-tagged containers, localnet patch ports,
+  tunnels);
+- tables 37-41: output (remote via tunnels, local, loopback check);
+- table 64/65: loopback bypass and logical to physical (VIFs, containers, localnet, and
+  logical patch ports, which re-enter the ingress pipeline of the peer datapath).
+
+Cookies are the first 32 bits of the Port_Binding's (or Multicast_Group's) UUID, as in
+ovn-controller, so dumps read alike.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from pyovn.controller.binding import Bindings
+from pyovn.controller.ct_zones import dnat_key, snat_key
+from pyovn.controller.model import Datapath, MulticastGroup, PortBinding, SbState
+from pyovn.logical import ofrep as O
+from pyovn.logical import symbols as S
+
+_F32 = 0xFFFFFFFF
+_F64 = (1 << 64) - 1
+GENEVE_TLV_FIELD = "tun_metadata0"
+
+
+def _m(**fields: tuple[int, int]) -> O.Match:
+    return O.Match(dict(fields))
+
+
+def _port_match(dp: Datapath, key: int, reg: str = S.LOG_OUTPORT) -> O.Match:
+    return O.Match({reg: (key, _F32), S.LOG_DATAPATH: (dp.key, _F64)})
+
+
+def _load(field: str, value: int) -> O.SetField:
+    width = O.FIELDS[field][0]
+    return O.SetField(field, value, (1 << width) - 1)
+
+
+def _flag(bit: int, on: bool = True) -> O.SetField:
+    return O.SetField(S.LOG_FLAGS, (1 << bit) if on else 0, 1 << bit)
+
+
+class PhysicalFlows:
+    """Builds the physical flows for one computation (one instance per call)."""
+
+    def __init__(self, sb: SbState, b: Bindings, zones: Mapping[str, int],
+                 tunnels: Mapping[str, int], encap_type: str = "geneve") -> None:
+        self.sb = sb
+        self.b = b
+        self.zones = zones
+        self.tunnels = tunnels  # chassis name -> tunnel ofport
+        self.encap_type = encap_type
+        self.by_name = sb.port_by_name()
+        self.parents = {p.parent_port for p in sb.ports.values()
+                        if p.logical_port in b.containers and p.parent_port}
+        self.flows: list[O.Flow] = []
+
+    def add(self, table: int, priority: int, match: O.Match, actions: list[O.Action],
+            cookie: int = 0) -> None:
+        self.flows.append(O.Flow(table, priority, match, tuple(actions), cookie))
+
+    # --- zones ---------------------------------------------------------------------------
+
+    def _zone_loads(self, pb: PortBinding, port_zone: bool = True) -> list[O.Action]:
+        out: list[O.Action] = []
+        z = self.zones.get(pb.logical_port)
+        if port_zone and z is not None:
+            out.append(_load(S.LOG_CT_ZONE, z))
+        for reg, key in ((S.LOG_DNAT_ZONE, dnat_key(pb.datapath)),
+                         (S.LOG_SNAT_ZONE, snat_key(pb.datapath))):
+            z = self.zones.get(key)
+            if z is not None:
+                out.append(_load(reg, z))
+        return out
+
+    # --- the whole set -------------------------------------------------------------------
+
+    def build(self) -> list[O.Flow]:
+        self._fixed()
+        for _ch, ofport in sorted(self.tunnels.items()):
+            self._tunnel_in(ofport)
+        for pb in sorted(self.sb.ports.values(), key=lambda p: p.uuid):
+            dp = self.sb.datapaths.get(pb.datapath)
+            if dp is None or pb.datapath not in self.b.local_datapaths:
+                continue
+            self._port(dp, pb)
+        for mc in sorted(self.sb.mcast_groups.values(), key=lambda m: m.uuid):
+            dp = self.sb.datapaths.get(mc.datapath)
+            if dp is not None and mc.datapath in self.b.local_datapaths:
+                self._mcast(dp, mc)
+        return self.flows
+
+    def _fixed(self) -> None:
+        """Default flows of every table, independent of any port."""
+        T = O
+        self.add(T.OFTABLE_PHY_TO_LOG, 0, _m(), [])
+        self.add(T.OFTABLE_OUTPUT_LARGE_PKT_DETECT, 0, _m(), [O.Resubmit(T.OFTABLE_REMOTE_OUTPUT)])
+        self.add(T.OFTABLE_OUTPUT_LARGE_PKT_PROCESS, 10,
+                 _m(reg10=(1 << S.MLF_ALLOW_LOOPBACK_BIT, 1 << S.MLF_ALLOW_LOOPBACK_BIT)),
+                 [O.Resubmit(T.OFTABLE_LOCAL_OUTPUT)])
+        self.add(T.OFTABLE_OUTPUT_LARGE_PKT_PROCESS, 0, _m(),
+                 [O.Resubmit(T.OFTABLE_REMOTE_OUTPUT)])
+        local_only = 1 << S.MLF_LOCAL_ONLY_BIT
+        self.add(T.OFTABLE_REMOTE_OUTPUT, 150, _m(reg10=(local_only, local_only)),
+                 [O.Resubmit(T.OFTABLE_LOCAL_OUTPUT)])
+        self.add(T.OFTABLE_REMOTE_OUTPUT, 150,
+                 _m(reg10=(1 << S.MLF_RCV_FROM_RAMP_BIT, 0x3)),
+                 [O.Resubmit(T.OFTABLE_LOCAL_OUTPUT)])
+        self.add(T.OFTABLE_REMOTE_OUTPUT, 0, _m(), [O.Resubmit(T.OFTABLE_LOCAL_OUTPUT)])
+        self.add(T.OFTABLE_LOCAL_OUTPUT, 0, _m(), [])
+        # Entering the egress pipeline: registers 0-9 start from zero.
+        self.add(T.OFTABLE_CHECK_LOOPBACK, 0, _m(),
+                 [*(_load(f"reg{i}", 0) for i in range(10)),
+                  O.Resubmit(T.OFTABLE_LOG_EGRESS_PIPELINE)])
+        self.add(T.OFTABLE_SAVE_INPORT, 0, _m(), [O.Resubmit(T.OFTABLE_LOG_TO_PHY)])
+        self.add(T.OFTABLE_LOG_TO_PHY, 0, _m(), [])
+
+    def _tunnel_in(self, ofport: int) -> None:
+        if self.encap_type == "vxlan":
+            # VXLAN's 24-bit VNI carries the datapath (12 bits) and output port (12 bits).
+            acts: list[O.Action] = [
+                O.Move(O.SubField("tun_id", 0, 12), O.SubField(S.LOG_DATAPATH, 0, 12)),
+                O.Move(O.SubField("tun_id", 12, 12), O.SubField(S.LOG_OUTPORT, 0, 12)),
+            ]
+        else:
+            acts = [
+                O.Move(O.SubField("tun_id", 0, 24), O.SubField(S.LOG_DATAPATH, 0, 24)),
+                O.Move(O.SubField(GENEVE_TLV_FIELD, 16, 15), O.SubField(S.LOG_INPORT, 0, 15)),
+                O.Move(O.SubField(GENEVE_TLV_FIELD, 0, 16), O.SubField(S.LOG_OUTPORT, 0, 16)),
+            ]
+        self.add(O.OFTABLE_PHY_TO_LOG, 100, _m(in_port=(ofport, _F32)),
+                 [*acts, O.Resubmit(O.OFTABLE_LOCAL_OUTPUT)])
+
+    def _tunnel_out(self, dp: Datapath, outport_key: int, ofports: list[int]) -> list[O.Action]:
+        if self.encap_type == "vxlan":
+            acts: list[O.Action] = [O.SetField("tun_id", dp.key | (outport_key << 12),
+                                               0xFFFFFF)]
+        else:
+            acts = [O.SetField("tun_id", dp.key, 0xFFFFFF),
+                    _load(GENEVE_TLV_FIELD, outport_key),
+                    O.Move(O.SubField(S.LOG_INPORT, 0, 15),
+                           O.SubField(GENEVE_TLV_FIELD, 16, 15))]
+        return [*acts, *(O.Output(p) for p in ofports)]
+
+    # --- ports ---------------------------------------------------------------------------
+
+    def _port(self, dp: Datapath, pb: PortBinding) -> None:
+        name = pb.logical_port
+        b = self.b
+        if name in b.vifs:
+            self._local_port(dp, pb, b.vifs[name], None)
+        elif name in b.containers:
+            ofport, tag = b.containers[name]
+            self._local_port(dp, pb, ofport, tag)
+        elif name in b.localnets:
+            self._localnet(dp, pb, b.localnets[name])
+        elif pb.type == "patch" or (pb.type == "l3gateway" and name not in b.remote):
+            self._patch(dp, pb)
+        elif name in b.remote:
+            self._remote(dp, pb, b.remote[name])
+
+    def _ingress_loads(self, dp: Datapath, pb: PortBinding) -> list[O.Action]:
+        return [*self._zone_loads(pb), _load(S.LOG_DATAPATH, dp.key),
+                _load(S.LOG_INPORT, pb.key), O.Resubmit(O.OFTABLE_LOG_INGRESS_PIPELINE)]
+
+    def _local_delivery(self, dp: Datapath, pb: PortBinding, port_zone: bool = True,
+                        nested: bool = False) -> None:
+        """Tables 40, 41 and 64 for a port whose packets leave on this chassis."""
+        c = pb.cookie
+        self.add(O.OFTABLE_LOCAL_OUTPUT, 100, _port_match(dp, pb.key),
+                 [*self._zone_loads(pb, port_zone), O.Resubmit(O.OFTABLE_CHECK_LOOPBACK)], c)
+        m = _port_match(dp, pb.key)
+        m.add(S.LOG_INPORT, pb.key, _F32)
+        m.add(S.LOG_FLAGS, 0, 1 << S.MLF_ALLOW_LOOPBACK_BIT)
+        self.add(O.OFTABLE_CHECK_LOOPBACK, 100, m, [], c)
+        bypass: list[O.Action] = [
+            O.Push(O.SubField("in_port", 0, 32)), _load("in_port", 0xFFFFFFFF),
+            O.Resubmit(O.OFTABLE_LOG_TO_PHY), O.Pop(O.SubField("in_port", 0, 32))]
+        if nested:
+            # A container shares its parent's OpenFlow port: always bypass loopback.
+            self.add(O.OFTABLE_SAVE_INPORT, 100, _port_match(dp, pb.key), bypass, c)
+            return
+        m = _port_match(dp, pb.key)
+        bit = 1 << S.MLF_ALLOW_LOOPBACK_BIT
+        m.add(S.LOG_FLAGS, bit, bit)
+        self.add(O.OFTABLE_SAVE_INPORT, 100, m, bypass, c)
+        if pb.logical_port in self.parents:
+            # From one of its containers to the VM itself: the same OpenFlow port.
+            m = _port_match(dp, pb.key)
+            bit = 1 << S.MLF_NESTED_CONTAINER_BIT
+            m.add(S.LOG_FLAGS, bit, bit)
+            self.add(O.OFTABLE_SAVE_INPORT, 100, m, bypass)
+
+    def _local_port(self, dp: Datapath, pb: PortBinding, ofport: int, tag: int | None) -> None:
+        c = pb.cookie
+        if tag is None:
+            self.add(O.OFTABLE_PHY_TO_LOG, 100, _m(in_port=(ofport, _F32)),
+                     self._ingress_loads(dp, pb), c)
+            out: list[O.Action] = [O.Output(ofport)]
+        else:
+            self.add(O.OFTABLE_PHY_TO_LOG, 150,
+                     _m(in_port=(ofport, _F32), vlan_tci=(0x1000 | tag, 0x1FFF)),
+                     [_flag(S.MLF_NESTED_CONTAINER_BIT), O.PopVlan(),
+                      *self._ingress_loads(dp, pb)], c)
+            out = [O.PushVlan(), _load("vlan_tci", 0x1000 | tag), O.Output(ofport), O.PopVlan()]
+        self._local_delivery(dp, pb, nested=tag is not None)
+        self.add(O.OFTABLE_LOG_TO_PHY, 100, _port_match(dp, pb.key), out, c)
+        if pb.type == "localport":
+            self.add(O.OFTABLE_REMOTE_OUTPUT, 150, _port_match(dp, pb.key, S.LOG_INPORT),
+                     [O.Resubmit(O.OFTABLE_LOCAL_OUTPUT)], c)
+
+    def _localnet(self, dp: Datapath, pb: PortBinding, ofport: int) -> None:
+        c = pb.cookie
+        if pb.tag is None:
+            self.add(O.OFTABLE_PHY_TO_LOG, 100, _m(in_port=(ofport, _F32), vlan_tci=(0, 0x1000)),
+                     self._ingress_loads(dp, pb), c)
+            self.add(O.OFTABLE_PHY_TO_LOG, 100,
+                     _m(in_port=(ofport, _F32), vlan_tci=(0x1000, 0x1FFF)),
+                     [O.PopVlan(), *self._ingress_loads(dp, pb)], c)
+            out: list[O.Action] = [O.Output(ofport)]
+        else:
+            self.add(O.OFTABLE_PHY_TO_LOG, 100,
+                     _m(in_port=(ofport, _F32), vlan_tci=(0x1000 | pb.tag, 0x1FFF)),
+                     [O.PopVlan(), *self._ingress_loads(dp, pb)], c)
+            out = [O.PushVlan(), _load("vlan_tci", 0x1000 | pb.tag), O.Output(ofport),
+                   O.PopVlan()]
+        self._local_delivery(dp, pb)
+        self.add(O.OFTABLE_LOG_TO_PHY, 100, _port_match(dp, pb.key), out, c)
+
+    def _patch(self, dp: Datapath, pb: PortBinding) -> None:
+        peer = self.by_name.get(pb.options.get("peer", ""))
+        if peer is None:
+            return
+        pdp = self.sb.datapaths.get(peer.datapath)
+        if pdp is None:
+            return
+        self._local_delivery(dp, pb, port_zone=False)
+        acts: list[O.Action] = [O.CTClear(), _load(S.LOG_DNAT_ZONE, 0),
+                                _load(S.LOG_SNAT_ZONE, 0), _load(S.LOG_CT_ZONE, 0)]
+        acts += self._zone_loads(peer, port_zone=False)
+        acts += [_load(S.LOG_DATAPATH, pdp.key), _load(S.LOG_INPORT, peer.key),
+                 _load(S.LOG_FLAGS, 0), _load(S.LOG_OUTPORT, 0),
+                 *(_load(f"reg{i}", 0) for i in range(10)),
+                 O.Resubmit(O.OFTABLE_LOG_INGRESS_PIPELINE)]
+        self.add(O.OFTABLE_LOG_TO_PHY, 100, _port_match(dp, pb.key), [O.Clone(tuple(acts))],
+                 pb.cookie)
+
+    def _localnet_of(self, dp: Datapath) -> PortBinding | None:
+        for name in sorted(self.b.localnets):
+            pb = self.by_name.get(name)
+            if pb is not None and pb.datapath == dp.uuid:
+                return pb
+        return None
+
+    def _remote(self, dp: Datapath, pb: PortBinding, chassis: str) -> None:
+        ln = self._localnet_of(dp)
+        if ln is not None:
+            # Reach remote ports over the physical network, as the localnet port.
+            self.add(O.OFTABLE_LOCAL_OUTPUT, 100, _port_match(dp, pb.key),
+                     [_load(S.LOG_OUTPORT, ln.key), O.Resubmit(O.OFTABLE_LOCAL_OUTPUT)],
+                     pb.cookie)
+            return
+        ofport = self.tunnels.get(chassis)
+        if ofport is None:
+            return
+        self.add(O.OFTABLE_REMOTE_OUTPUT, 100, _port_match(dp, pb.key),
+                 [*self._tunnel_out(dp, pb.key, [ofport]),
+                  O.Resubmit(O.OFTABLE_LOCAL_OUTPUT)], pb.cookie)
+
+    # --- multicast groups ----------------------------------------------------------------
+
+    def _mcast(self, dp: Datapath, mc: MulticastGroup) -> None:
+        local: list[O.Action] = []
+        patch: list[O.Action] = []
+        chassis: set[str] = set()
+        has_localnet = self._localnet_of(dp) is not None
+        for pbu in mc.ports:
+            pb = self.sb.ports.get(pbu)
+            if pb is None or pb.datapath != dp.uuid:
+                continue
+            name = pb.logical_port
+            if name in self.b.vifs or name in self.b.containers or name in self.b.localnets:
+                z = self.zones.get(name)
+                if z is not None:
+                    local.append(_load(S.LOG_CT_ZONE, z))
+                local += [_load(S.LOG_OUTPORT, pb.key), O.Resubmit(O.OFTABLE_CHECK_LOOPBACK)]
+            elif pb.type == "patch" or (pb.type == "l3gateway" and name not in self.b.remote):
+                patch += [_load(S.LOG_OUTPORT, pb.key), O.Resubmit(O.OFTABLE_CHECK_LOOPBACK)]
+            elif name in self.b.remote and not has_localnet:
+                chassis.add(self.b.remote[name])
+        restore = _load(S.LOG_OUTPORT, mc.key)
+        if local:
+            self.add(O.OFTABLE_LOCAL_OUTPUT, 100, _port_match(dp, mc.key), [*local, restore],
+                     mc.cookie)
+        ofports = sorted(self.tunnels[c] for c in chassis if c in self.tunnels)
+        remote: list[O.Action] = []
+        if patch:
+            remote += [*patch, restore]
+        if ofports:
+            remote += self._tunnel_out(dp, mc.key, ofports)
+        if remote:
+            if local:
+                remote.append(O.Resubmit(O.OFTABLE_LOCAL_OUTPUT))
+            self.add(O.OFTABLE_REMOTE_OUTPUT, 100, _port_match(dp, mc.key), remote, mc.cookie)
+
+
+def physical_flows(sb: SbState, b: Bindings, zones: Mapping[str, int],
+                   tunnels: Mapping[str, int], encap_type: str = "geneve") -> list[O.Flow]:
+    return PhysicalFlows(sb, b, zones, tunnels, encap_type).build()

@@ -1,0 +1,188 @@
+"""From IDL replicas to the controller's model: the SB mirror (kept up to date from change
+sets, so that a change costs work in proportion to it) and the local Open vSwitch view."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from pyovn.controller import model as M
+from pyovn.ovsdb.idl import ChangeSet, Row, Table
+
+SB_TABLES = ("Chassis", "Encap", "Datapath_Binding", "Port_Binding", "Multicast_Group",
+             "Logical_Flow", "Logical_DP_Group", "MAC_Binding", "Address_Set", "Port_Group")
+
+
+def _opt(v: Any) -> Any:
+    """An optional column's stored value: () or (x,) -> None or x."""
+    if isinstance(v, tuple):
+        return v[0] if v else None
+    return v
+
+
+class SbMirror:
+    """SbState maintained from the SB replica's change sets."""
+
+    def __init__(self) -> None:
+        self.state = M.SbState()
+        self.chassis_names: dict[str, str] = {}  # Chassis uuid -> name
+        self.dp_groups: dict[str, tuple[str, ...]] = {}
+        self.lflows_by_group: dict[str, set[str]] = {}
+        self.changed = 0  # rows converted by the last call
+
+    # --- conversions ---------------------------------------------------------------------
+
+    def _datapath(self, r: Row) -> M.Datapath:
+        ext = r.raw("external_ids")
+        return M.Datapath(r.uuid, int(r.raw("tunnel_key")), "logical-router" not in ext,
+                          ext.get("name", ""))
+
+    def _port(self, r: Row) -> M.PortBinding:
+        opts = dict(r.raw("options"))
+        req = opts.get("requested-chassis") or None
+        ch = _opt(r.raw("chassis"))
+        tag = _opt(r.raw("tag"))
+        return M.PortBinding(
+            r.uuid, r.raw("logical_port"), r.raw("datapath"), int(r.raw("tunnel_key")),
+            r.raw("type"), self.chassis_names.get(ch) if ch else None,
+            _opt(r.raw("parent_port")) or None, None if tag is None else int(tag), opts,
+            tuple(r.raw("mac")), req, bool(_opt(r.raw("up"))))
+
+    def _lflow(self, r: Row) -> M.LogicalFlow:
+        dp = _opt(r.raw("logical_datapath"))
+        grp = _opt(r.raw("logical_dp_group"))
+        dps: tuple[str, ...] = (dp,) if dp else ()
+        if grp:
+            dps += self.dp_groups.get(grp, ())
+            self.lflows_by_group.setdefault(grp, set()).add(r.uuid)
+        tags = r.raw("tags")
+        meter = _opt(r.raw("controller_meter"))
+        return M.LogicalFlow(r.uuid, dps, r.raw("pipeline"), int(r.raw("table_id")),
+                             int(r.raw("priority")), r.raw("match"), r.raw("actions"),
+                             tags.get("in_out_port") or None, meter or None)
+
+    def _chassis(self, r: Row, encaps: Table) -> M.Chassis:
+        out = []
+        for u in r.raw("encaps"):
+            e = encaps.rows.get(u)
+            if e is not None:
+                out.append(M.Encap(e.raw("type"), e.raw("ip")))
+        return M.Chassis(r.raw("name"), tuple(sorted(out, key=lambda x: (x.type, x.ip))))
+
+    # --- full and incremental ------------------------------------------------------------
+
+    def rebuild(self, tables: Mapping[str, Table]) -> M.SbState:
+        self.__init__()  # type: ignore[misc]
+        for r in tables["Chassis"].rows.values():
+            self.chassis_names[r.uuid] = r.raw("name")
+        for r in tables["Logical_DP_Group"].rows.values():
+            self.dp_groups[r.uuid] = tuple(r.raw("datapaths"))
+        st = self.state
+        for r in tables["Chassis"].rows.values():
+            st.chassis[r.raw("name")] = self._chassis(r, tables["Encap"])
+        st.datapaths = {u: self._datapath(r) for u, r in tables["Datapath_Binding"].rows.items()}
+        st.ports = {u: self._port(r) for u, r in tables["Port_Binding"].rows.items()}
+        st.mcast_groups = {u: self._mcast(r) for u, r in tables["Multicast_Group"].rows.items()}
+        st.lflows = {u: self._lflow(r) for u, r in tables["Logical_Flow"].rows.items()}
+        st.mac_bindings = {u: self._mac_binding(r) for u, r in tables["MAC_Binding"].rows.items()}
+        st.address_sets = {r.raw("name"): tuple(r.raw("addresses"))
+                           for r in tables["Address_Set"].rows.values()}
+        st.port_groups = {r.raw("name"): tuple(r.raw("ports"))
+                          for r in tables["Port_Group"].rows.values()}
+        self.changed = sum(len(t.rows) for t in tables.values())
+        return st
+
+    def _mcast(self, r: Row) -> M.MulticastGroup:
+        return M.MulticastGroup(r.uuid, r.raw("name"), r.raw("datapath"),
+                                int(r.raw("tunnel_key")), tuple(r.raw("ports")))
+
+    def _mac_binding(self, r: Row) -> M.MacBinding:
+        return M.MacBinding(r.uuid, r.raw("logical_port"), r.raw("ip"), r.raw("mac"),
+                            r.raw("datapath"))
+
+    def apply(self, ch: ChangeSet, tables: Mapping[str, Table]) -> M.SbState:
+        """Applies one change set; chassis or encapsulation changes (rare) rebuild."""
+        if ch["Chassis"] or ch["Encap"]:
+            return self.rebuild(tables)
+        st = self.state
+        n = 0
+        tc = ch["Logical_DP_Group"]
+        regroup: set[str] = set()
+        for u, r in [*tc.inserted.items(), *tc.modified.items()]:
+            self.dp_groups[u] = tuple(r.raw("datapaths"))
+            regroup |= self.lflows_by_group.get(u, set())
+        for u in tc.deleted:
+            self.dp_groups.pop(u, None)
+            regroup |= self.lflows_by_group.pop(u, set())
+        simple: list[tuple[str, dict[str, Any], Any]] = [
+            ("Datapath_Binding", st.datapaths, self._datapath),
+            ("Port_Binding", st.ports, self._port),
+            ("Multicast_Group", st.mcast_groups, self._mcast),
+            ("Logical_Flow", st.lflows, self._lflow),
+            ("MAC_Binding", st.mac_bindings, self._mac_binding),
+        ]
+        for table, target, conv in simple:
+            tc = ch[table]
+            for u, r in [*tc.inserted.items(), *tc.modified.items()]:
+                target[u] = conv(r)
+                n += 1
+            for u in tc.deleted:
+                target.pop(u, None)
+                n += 1
+        for u in regroup:
+            lf = tables["Logical_Flow"].rows.get(u)
+            if lf is not None:
+                st.lflows[u] = self._lflow(lf)
+                n += 1
+        for table, target, col in (("Address_Set", st.address_sets, "addresses"),
+                                   ("Port_Group", st.port_groups, "ports")):
+            tc = ch[table]
+            for r in tc.deleted.values():
+                target.pop(r.raw("name"), None)
+            for r in [*tc.inserted.values(), *tc.modified.values()]:
+                target[r.raw("name")] = tuple(r.raw(col))
+        self.changed = n
+        return st
+
+
+# --- the local Open vSwitch ----------------------------------------------------------------
+
+
+def open_vswitch_row(tables: Mapping[str, Table]) -> Row | None:
+    rows = list(tables["Open_vSwitch"].rows.values())
+    return rows[0] if rows else None
+
+
+def find_bridge(tables: Mapping[str, Table], name: str) -> Row | None:
+    for r in tables["Bridge"].rows.values():
+        if r.raw("name") == name:
+            return r
+    return None
+
+
+def local_state(tables: Mapping[str, Table], chassis: str, br_int: str) -> M.LocalState:
+    ovs = open_vswitch_row(tables)
+    ext: dict[str, str] = dict(ovs.raw("external_ids")) if ovs is not None else {}
+    ips = tuple(x.strip() for x in ext.get("ovn-encap-ip", "").split(",") if x.strip())
+    types = [x.strip() for x in ext.get("ovn-encap-type", "geneve").split(",") if x.strip()]
+    st = M.LocalState(chassis, types[0] if types else "geneve", ips,
+                      M.parse_bridge_mappings(ext.get("ovn-bridge-mappings", "")))
+    br = find_bridge(tables, br_int)
+    if br is None:
+        return st
+    for pu in br.raw("ports"):
+        port = tables["Port"].rows.get(pu)
+        if port is None:
+            continue
+        pext = port.raw("external_ids")
+        for iu in port.raw("interfaces"):
+            i = tables["Interface"].rows.get(iu)
+            if i is None:
+                continue
+            iext = i.raw("external_ids")
+            ofport = _opt(i.raw("ofport"))
+            st.interfaces[i.raw("name")] = M.Interface(
+                i.raw("name"), None if ofport is None else int(ofport),
+                iext.get("iface-id") or None, i.raw("type"),
+                pext.get("ovn-chassis-id") or None, pext.get("ovn-localnet-port") or None)
+    return st

@@ -1,0 +1,168 @@
+"""NB is translated in independent units, each a pure function of what it reads through an
+NbView: one per logical switch, router, port group and address set, and one global.  A unit's
+output is a set of desired SB rows, keyed per SB table by their natural identity:
+
+- "Datapath_Binding": NB uuid -> (kind, name)
+- "Port_Binding": logical_port -> PortRow
+- "Multicast_Group": (datapath NB uuid, name) -> (tunnel key, port names)
+- "Logical_Flow": LFlow -> None
+- "Port_Group": (datapath NB uuid, port group name) -> port names
+- "Address_Set": name -> addresses
+- "DNS": (DNS NB uuid, datapath NB uuid) -> records
+- "SB_Global": "options" -> sorted (key, value) pairs
+
+Tunnel keys of datapaths and ports are not part of the translation: they are allocated when
+SB is written (sync.py), and kept stable there.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Hashable
+from dataclasses import dataclass
+from typing import Any
+
+from pyovn.northd import lr_input, lr_routing, ls_acl, ls_arp, ls_dhcp, ls_l2
+from pyovn.northd.model import build_router, build_switch
+from pyovn.northd.nb import NbView, opt
+from pyovn.northd.stages import FlowSink
+
+UnitKey = tuple[str, str]  # ("ls"|"lr"|"pg"|"as"|"global", NB uuid or "")
+UnitOut = dict[str, dict[Hashable, Any]]
+SB_TABLES = ("Datapath_Binding", "Port_Binding", "Multicast_Group", "Logical_Flow",
+             "Port_Group", "Address_Set", "DNS", "SB_Global")
+# Which NB table's rows each kind of unit stands for.
+UNIT_TABLES = {"Logical_Switch": "ls", "Logical_Router": "lr", "Port_Group": "pg",
+               "Address_Set": "as"}
+NORTHD_VERSION = "23.03.1-20.27.0-70.6"
+
+
+@dataclass(frozen=True, slots=True)
+class PortRow:
+    """The columns of a Port_Binding that northd owns (tunnel_key aside)."""
+
+    datapath: str  # NB uuid of the switch or router
+    type: str
+    options: tuple[tuple[str, str], ...]
+    mac: tuple[str, ...]
+    port_security: tuple[str, ...] = ()
+    parent_port: str | None = None
+    tag: int | None = None
+
+
+def _empty() -> UnitOut:
+    return {t: {} for t in SB_TABLES}
+
+
+def switch_unit(nb: NbView, uuid: str) -> UnitOut:
+    out = _empty()
+    sw = build_switch(nb, uuid)
+    if sw is None:
+        return out
+    out["Datapath_Binding"][uuid] = ("ls", sw.name)
+    for p in sw.ports:
+        if p.is_router:
+            peer = p.options.get("router-port")
+            options: dict[str, str] = {"peer": peer} if peer else {}
+            ptype = "patch"
+        else:
+            options = dict(p.options)
+            ptype = p.type
+        tag = p.tag if p.tag is not None else (p.tag_request if p.parent else None)
+        out["Port_Binding"][p.name] = PortRow(
+            uuid, ptype, tuple(sorted(options.items())), p.addresses_raw,
+            p.port_security, p.parent, tag if p.parent else None)
+    for name, (key, ports) in ls_l2.multicast_groups(sw).items():
+        out["Multicast_Group"][(uuid, name)] = (key, ports)
+    f = FlowSink(uuid)
+    ls_l2.build_port_security(sw, f)
+    ls_l2.build_fdb(sw, f)
+    ls_acl.build_pre_acl_lb(sw, f)
+    ls_acl.build_acls(sw, f)
+    ls_l2.build_passthrough(f)
+    ls_arp.build_arp_nd_responder(sw, f)
+    ls_dhcp.build_dhcp(sw, f)
+    ls_l2.build_l2_lookup(sw, f)
+    out["Logical_Flow"] = dict.fromkeys(f.flows)
+    for du, records in sw.dns:
+        out["DNS"][(du, uuid)] = tuple(sorted(records.items()))
+    return out
+
+
+def router_unit(nb: NbView, uuid: str) -> UnitOut:
+    out = _empty()
+    r = build_router(nb, uuid)
+    if r is None or opt(r.row, "enabled") is False:
+        return out
+    out["Datapath_Binding"][uuid] = ("lr", r.name)
+    for p in r.ports:
+        options = {"peer": p.peer} if p.peer else {}
+        mac = " ".join([p.networks.mac, *p.row.get("networks", ())])
+        out["Port_Binding"][p.name] = PortRow(uuid, "patch", tuple(sorted(options.items())),
+                                              (mac,))
+    f = FlowSink(uuid)
+    lr_input.build_admission(r, f)
+    lr_input.build_neighbor(r, f)
+    lr_input.build_ip_input(r, f)
+    lr_routing.build_routing(r, f)
+    lr_routing.build_arp_resolve(r, f)
+    lr_routing.build_router_misc(r, f)
+    out["Logical_Flow"] = dict.fromkeys(f.flows)
+    return out
+
+
+def port_group_unit(nb: NbView, uuid: str) -> UnitOut:
+    """SB Port_Group rows per switch ("<dp key>_<name>" once written) and the address sets
+    <name>_ip4 / <name>_ip6 of the group's ports' addresses."""
+    out = _empty()
+    g = nb.row("Port_Group", uuid)
+    if g is None:
+        return out
+    name = g["name"]
+    per_dp: dict[str, list[str]] = {}
+    ip4: set[str] = set()
+    ip6: set[str] = set()
+    from pyovn.northd.addresses import try_lport_addresses
+
+    for pu, pr in nb.rows("Logical_Switch_Port", g.get("ports", ())):
+        owner = nb.owner(pu)
+        if owner is None:
+            continue
+        per_dp.setdefault(owner, []).append(pr["name"])
+        for a in pr.get("addresses", ()):
+            la = try_lport_addresses(a)
+            if la is not None:
+                ip4.update(la.ip4_addrs)
+                ip6.update(la.ip6_addrs)
+    for dp, ports in per_dp.items():
+        out["Port_Group"][(dp, name)] = tuple(sorted(ports))
+    out["Address_Set"][f"{name}_ip4"] = tuple(sorted(ip4))
+    out["Address_Set"][f"{name}_ip6"] = tuple(sorted(ip6))
+    return out
+
+
+def address_set_unit(nb: NbView, uuid: str) -> UnitOut:
+    out = _empty()
+    a = nb.row("Address_Set", uuid)
+    if a is not None:
+        out["Address_Set"][a["name"]] = tuple(a.get("addresses", ()))
+    return out
+
+
+def global_unit(nb: NbView, _uuid: str) -> UnitOut:
+    out = _empty()
+    rows = nb.all_rows("NB_Global")
+    options: dict[str, str] = dict(rows[0][1].get("options") or {}) if rows else {}
+    options.setdefault("max_tunid", "16711680")
+    options["northd_internal_version"] = NORTHD_VERSION
+    out["SB_Global"]["options"] = tuple(sorted(options.items()))
+    svc = options.get("svc_monitor_mac")
+    out["Address_Set"]["svc_monitor_mac"] = (svc,) if svc else ()
+    return out
+
+
+UNIT_FUNCS = {"ls": switch_unit, "lr": router_unit, "pg": port_group_unit,
+              "as": address_set_unit, "global": global_unit}
+
+
+def compute_unit(nb: NbView, key: UnitKey) -> UnitOut:
+    return UNIT_FUNCS[key[0]](nb, key[1])

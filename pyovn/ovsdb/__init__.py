@@ -1,0 +1,1 @@
+"""The OVSDB database: schema, data, transactions, storage, monitors and the server."""

@@ -1,0 +1,1 @@
+"""Integration tests: real OVN/OVS clients and daemons against pyovn (see procs.py)."""
