@@ -60,9 +60,14 @@ def compute_bindings(local: LocalState, sb: SbState) -> Bindings:
         if pb.parent_port and pb.tag is not None and pb.parent_port in b.claims:
             b.containers[pb.logical_port] = (b.vifs[pb.parent_port], pb.tag)
             b.claims.add(pb.logical_port)
+    # A gateway router's ports are bound to its chassis (as ovn-controller does): the
+    # other chassis find where to tunnel them by Port_Binding.chassis.
+    for pb in sb.ports.values():
+        if pb.type == "l3gateway" and pb.options.get("l3gateway-chassis") == me:
+            b.claims.add(pb.logical_port)
     for pb in sb.ports.values():
         if pb.chassis == me and pb.logical_port not in b.claims and \
-                (pb.type in VIF_TYPES or pb.parent_port):
+                (pb.type in VIF_TYPES or pb.type == "l3gateway" or pb.parent_port):
             b.releases.add(pb.logical_port)
 
     # Local datapaths: those with a local port or a gateway router bound here, then the

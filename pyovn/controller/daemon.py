@@ -18,6 +18,7 @@ import os
 import time
 from typing import Any
 
+from pyovn.controller import groups as G
 from pyovn.controller import ovs as OV
 from pyovn.controller import sbwrite as SW
 from pyovn.controller.ct_zones import zones_from_external_ids
@@ -36,6 +37,9 @@ log = logging.getLogger("pyovn.controller")
 SB_SCHEMA = "/usr/share/ovn/ovn-sb.ovsschema"
 VS_SCHEMA = "/usr/share/openvswitch/vswitch.ovsschema"
 PIPELINE_TYPES = ("patch", "l3gateway", "chassisredirect", "localnet", "localport")
+# How long a starting controller waits for SB to answer its monitor conditions before it
+# installs whatever it has (a server that never answers must not keep a chassis unwired).
+SETTLE_TIMEOUT = 10.0
 
 
 def _schema(path: str, fallback: str) -> str:
@@ -58,6 +62,8 @@ def sb_helper() -> SchemaHelper:
             h.register_table(t)
         else:
             h.register_columns(t, cols)
+    for t in ("Meter", "Meter_Band"):  # the named meters (groups.sb_meters)
+        h.register_table(t)
     return h
 
 
@@ -80,7 +86,13 @@ class Controller:
         self.translator = LflowTranslator()
         self.zones: dict[str, int] | None = None
         self.installed: set[str] = set()
+        self.extend = G.Installed()  # groups and meters in the switch
         self.monitor_all = monitor_all
+        # Startup gate (see _conditions_settled): nothing is written to the switch, OVS or
+        # SB until the SB rows this chassis needs have arrived, or SETTLE_TIMEOUT passed.
+        self.settled = False
+        self._settle_deadline: float | None = None
+        self._conds: Any = None
         self.chassis = ""
         self.br_int = "br-int"
         self.exiting = False
@@ -121,6 +133,8 @@ class Controller:
         self.sb_remote = remote
         self.sb = Idl(remote, sb_helper(), backoff_min=0.1, backoff_max=1.0, probe_interval=0)
         self.mirror_built = False
+        # A new replica starts from the narrow conditions below: gate again.
+        self.settled, self._settle_deadline, self._conds = False, None, None
         if not self.monitor_all:
             for t in ("Logical_Flow", "Multicast_Group", "MAC_Binding"):
                 await self.sb.set_condition(t, False)
@@ -248,10 +262,15 @@ class Controller:
         self.stats["last_compute_ms"] = round((time.perf_counter() - t0) * 1000, 3)
         self.stats["untranslated"] = comp.untranslated
         self.last = comp
-        self.zones = comp.zones
         if self.pinctrl is None:
             self.pinctrl = Pinctrl(self)
-        await self._update_conditions(comp, local.vifs().keys())
+        seq = self.sb.change_seqno
+        changed = await self._update_conditions(comp, local.vifs().keys())
+        if not self._conditions_settled(changed and self.sb.change_seqno != seq):
+            return True
+        # Only now: a table computed from a partial SB would forget the zones of ports it
+        # does not see yet, and they would come back renumbered (losing their connections).
+        self.zones = comp.zones
         b = comp.bindings
         wanted = {c: self.mirror.state.chassis[c] for c in b.remote_chassis()
                   if c in self.mirror.state.chassis}
@@ -282,21 +301,40 @@ class Controller:
             return None
         t0 = time.perf_counter()
         want, msgs = self.flowtable.sync(comp.flows, conn.xid, self.encoder)
+        # Groups and meters the flows use: groups in the bundle around the flow messages,
+        # meters (not bundleable) around the bundle (see groups.py).
+        gm = G.plan(comp.flows, self.translator.groups, self.translator.meters,
+                    G.sb_meters(self.sb.tables if self.sb is not None else {}), self.extend,
+                    conn.xid, self.encoder, self.fresh_conn)
+        if gm.installed.problems != self.extend.problems:
+            for p in gm.installed.problems:
+                log.warning("meter not installed: %s", p)
+        msgs = [*gm.bundle_head, *msgs, *gm.bundle_tail]
         if self.fresh_conn:
             msgs = [M.flow_delete(conn.xid()), *msgs]
+            log.info("replacing the switch's flows with %d (one bundle)", len(want))
         try:
+            if gm.before_bundle:
+                conn.send_many(gm.before_bundle)
+                if errs := await conn.barrier():
+                    raise P.OpenFlowError(f"meter_mod refused: {errs[0]}")
             if msgs:
                 await conn.bundle(msgs)
                 self.stats["bundles"] += 1
                 self.stats["flow_mods"] += len(msgs)
             else:
                 await conn.barrier()
+            if gm.after_bundle:
+                conn.send_many(gm.after_bundle)
+                if errs := await conn.barrier():
+                    log.warning("meter delete refused: %s", errs[0])
         except (OSError, ConnectionError, P.OpenFlowError) as e:
             log.warning("installing flows failed: %s", e)
             self.flowtable.clear()
             self.fresh_conn = True
             return None
         self.flowtable.committed(want)
+        self.extend = gm.installed
         self.fresh_conn = False
         self.stats["last_install_ms"] = round((time.perf_counter() - t0) * 1000, 3)
         return set(comp.bindings.claims)
@@ -338,10 +376,12 @@ class Controller:
             return False
         return True
 
-    async def _update_conditions(self, comp: Computed, iface_ids: Any) -> None:
-        """Conditional monitoring: SB sends only the rows that concern this chassis."""
+    async def _update_conditions(self, comp: Computed, iface_ids: Any) -> bool:
+        """Conditional monitoring: SB sends only the rows that concern this chassis.  True
+        if the conditions changed; each change is answered (rows entering first, then the
+        reply) before this returns."""
         if self.monitor_all or self.sb is None:
-            return
+            return False
         dps = sorted(comp.bindings.local_datapaths)
         ch = SW.find_by_name(self.sb.tables["Chassis"], self.chassis)
         pb: list[tuple[str, str, Any]] = [("type", "==", t) for t in PIPELINE_TYPES]
@@ -358,6 +398,27 @@ class Controller:
         per_dp = [("datapath", "==", d) for d in dps] or False
         await self.sb.set_condition("Multicast_Group", per_dp)
         await self.sb.set_condition("MAC_Binding", per_dp)
+        conds, self._conds = self._conds, (pb, lf, per_dp)
+        return conds != self._conds
+
+    def _conditions_settled(self, grew: bool) -> bool:
+        """The startup gate.  A starting controller monitors SB narrowly, so its first
+        tables lack the port bindings, logical flows and tunnels of its own ports; each
+        computation widens the conditions and SB sends the rows that enter.  Installing such
+        a table would replace the flows the previous controller left (traffic keeps flowing
+        on them) with a partial set, and drop tunnels.  So wait until a computation asked
+        for nothing new ('grew': new conditions brought rows), or SETTLE_TIMEOUT."""
+        if self.settled:
+            return True
+        now = time.monotonic()
+        if self._settle_deadline is None:
+            self._settle_deadline = now + SETTLE_TIMEOUT
+        if grew and now < self._settle_deadline:
+            log.debug("SB conditions widened; computing again before installing")
+            return False
+        self.settled = True
+        log.info("SB conditions settled%s", " (timed out waiting for SB)" if grew else "")
+        return True
 
     # --- status --------------------------------------------------------------------------
 

@@ -141,18 +141,21 @@ class LflowTranslator:
                 k = (lf.uuid, dpu)
                 seen.add(k)
                 key = (lf.match, lf.actions, lf.pipeline, lf.table, lf.priority,
-                       lf.in_out_port, dc.fingerprint, _refs_key(lf, dc))
+                       lf.in_out_port, lf.controller_meter, dc.fingerprint, _refs_key(lf, dc))
                 hit = self.cache.get(k)
                 if hit is not None and hit[0] == key:
                     stats.cached += 1
                     flows.extend(hit[1])
                     continue
                 dc.ctx.next_conj_id = conj_base(lf.uuid, dc.key)
+                # The packet-ins of a flow with a controller meter go through it (like
+                # ovn-controller, by the SB Meter row's name).
+                meter = self.meters.get(lf.controller_meter) if lf.controller_meter else None
                 try:
                     out = self.compiler.compile(
                         lf.match, lf.actions, lf.pipeline, lf.table, lf.priority,
                         dc.key, dc.ctx, dc.is_switch,
-                        lf.cookie, in_out_port=lf.in_out_port)
+                        lf.cookie, ctrl_meter_id=meter, in_out_port=lf.in_out_port)
                 except Exception as e:  # a flow pyovn cannot translate: count and log it
                     stats.failed[lf.uuid] = str(e)
                     if lf.uuid not in self.logged:

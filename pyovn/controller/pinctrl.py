@@ -10,7 +10,9 @@ import logging
 import struct
 from typing import TYPE_CHECKING
 
+from pyovn.controller import pinctrl_dns
 from pyovn.controller import pinctrl_handlers as H
+from pyovn.logical import actions_encode as AE
 from pyovn.logical import ofrep as O
 from pyovn.openflow import SwitchConnection, oxm
 from pyovn.openflow import messages as M
@@ -36,7 +38,8 @@ class Pinctrl:
             return
         opcode = int.from_bytes(pin.userdata[:4], "big")
         self.counts[opcode] = self.counts.get(opcode, 0) + 1
-        res = H.dispatch(opcode, pin, self.ctl.mirror.state, self.ctl.encoder)
+        res = H.dispatch(opcode, pin, self.ctl.mirror.state, self.ctl.encoder,
+                         self._dns() if opcode == AE.OP_DNS_LOOKUP else ())
         for pkt, actions in res.packet_outs:
             conn.send(packet_out_raw(conn.xid(), pkt, actions, H.pin_metadata(pin)))
         if pin.continuation is not None:
@@ -49,6 +52,15 @@ class Pinctrl:
         if res.mac_bindings:
             await self._put_mac_bindings(res.mac_bindings)
         await conn.drain()
+
+    def _dns(self) -> list[pinctrl_dns.DnsRecords]:
+        """The SB DNS records, if the replica has the DNS table (it is only there when
+        the SB helper registers it)."""
+        sb = self.ctl.sb
+        table = sb.tables.get("DNS") if sb is not None else None
+        if table is None:
+            return []
+        return pinctrl_dns.dns_records(table.rows.values(), self.ctl.mirror.state)
 
     async def _put_mac_bindings(self, items: list[H.MacBindingUpdate]) -> None:
         sb = self.ctl.sb

@@ -1,16 +1,20 @@
 """Pure packet-in handlers: NXT_PACKET_IN2 (OVN userdata: 32-bit opcode, 4 pad bytes,
 arguments) -> packets to send, a replacement packet for a paused pipeline, and MAC_Binding
-updates.  Implemented: put_arp/put_nd, arp { }, put_dhcp_opts (DHCPv4 OFFER/ACK).
+updates.  Implemented here: put_arp/put_nd, arp { }, put_dhcp_opts (DHCPv4 OFFER/ACK);
+in pinctrl_icmp.py: icmp4/icmp6 { }, icmp4_error/icmp6_error { }, tcp_reset { },
+sctp_abort { }, reject { }; in pinctrl_nd.py: nd_na { }, nd_na_router { }, nd_ns { },
+put_nd_ra_opts; pinctrl_dhcpv6.py: put_dhcpv6_opts; pinctrl_dns.py: dns_lookup.
 """
 
 from __future__ import annotations
 
 import ipaddress
 import struct
-from collections.abc import Mapping
-from dataclasses import dataclass, field
+from collections.abc import Callable, Mapping, Sequence
 
+from pyovn.controller import pinctrl_dhcpv6, pinctrl_dns, pinctrl_icmp, pinctrl_nd
 from pyovn.controller.model import SbState
+from pyovn.controller.pinctrl_pkt import MacBindingUpdate, Result
 from pyovn.logical import actions_encode as AE
 from pyovn.logical import ofrep as O
 from pyovn.openflow import oxm
@@ -23,25 +27,15 @@ ETH_ARP = 0x0806
 ETH_VLAN = 0x8100
 
 
-@dataclass(frozen=True)
-class MacBindingUpdate:
-    logical_port: str
-    ip: str
-    mac: str
-    datapath: str
-
-
-@dataclass
-class Result:
-    # (packet, raw OpenFlow actions) to send with the packet-in's metadata.
-    packet_outs: list[tuple[bytes, bytes]] = field(default_factory=list)
-    resume_packet: bytes | None = None
-    resume_metadata: dict[str, tuple[int, int]] | None = None
-    mac_bindings: list[MacBindingUpdate] = field(default_factory=list)
+# What pinctrl.c's reload_metadata() carries from a packet-in into the packet-out of
+# nested actions: the logical datapath and the registers.  Not the rest of the
+# packet-in's metadata: tun_id, say, (set for a packet that came through a tunnel) is no
+# pipeline field of a packet-out and cannot even be encoded here.
+_RELOADED = frozenset({"metadata", *(f"reg{i}" for i in range(16))})
 
 
 def pin_metadata(pin: PacketIn2) -> O.Match:
-    return O.Match({k: v for k, v in pin.metadata.items() if k != "in_port"})
+    return O.Match({k: v for k, v in pin.metadata.items() if k in _RELOADED})
 
 
 def _reg(pin: PacketIn2, name: str) -> int:
@@ -223,16 +217,41 @@ def _dhcp_msg_type(opts: bytes) -> int | None:
 # --- dispatch ----------------------------------------------------------------------------
 
 
-def dispatch(opcode: int, pin: PacketIn2, sb: SbState, encoder: ActionEncoder) -> Result:
-    if opcode == AE.OP_PUT_ARP:
-        return put_mac_binding(pin, sb, ipv6=False)
-    if opcode == AE.OP_PUT_ND:
-        return put_mac_binding(pin, sb, ipv6=True)
-    if opcode == AE.OP_ARP:
-        return arp_request(pin)
-    if opcode == AE.OP_PUT_DHCP_OPTS:
-        return put_dhcp_opts(pin)
-    return Result()
+# Handlers that need nothing but the packet-in (opcodes as ovn-controller's
+# process_packet_in() dispatches them).
+_BY_OPCODE: dict[int, Callable[[PacketIn2], Result]] = {
+    AE.OP_ARP: arp_request,
+    AE.OP_PUT_DHCP_OPTS: put_dhcp_opts,
+    AE.OP_ICMP: pinctrl_icmp.icmp,
+    AE.OP_ICMP4_ERROR: pinctrl_icmp.icmp_error,
+    AE.OP_ICMP6_ERROR: pinctrl_icmp.icmp_error,
+    AE.OP_TCP_RESET: pinctrl_icmp.tcp_reset,
+    AE.OP_SCTP_ABORT: pinctrl_icmp.sctp_abort,
+    AE.OP_REJECT: pinctrl_icmp.reject,
+    AE.OP_ND_NA: pinctrl_nd.nd_na,
+    AE.OP_ND_NA_ROUTER: lambda pin: pinctrl_nd.nd_na(pin, router=True),
+    AE.OP_ND_NS: pinctrl_nd.nd_ns,
+    AE.OP_PUT_ND_RA_OPTS: pinctrl_nd.put_nd_ra_opts,
+    AE.OP_PUT_DHCPV6_OPTS: pinctrl_dhcpv6.put_dhcpv6_opts,
+}
+
+
+def dispatch(opcode: int, pin: PacketIn2, sb: SbState, encoder: ActionEncoder,
+             dns: Sequence[pinctrl_dns.DnsRecords] = ()) -> Result:
+    """What to do for one packet-in.  Never raises on a hostile packet: a handler that
+    trips over one anyway (a bug) yields nothing for it, so one bad packet cannot take
+    the controller's packet-in loop down."""
+    try:
+        if opcode == AE.OP_PUT_ARP:
+            return put_mac_binding(pin, sb, ipv6=False)
+        if opcode == AE.OP_PUT_ND:
+            return put_mac_binding(pin, sb, ipv6=True)
+        if opcode == AE.OP_DNS_LOOKUP:
+            return pinctrl_dns.dns_lookup(pin, dns)
+        fn = _BY_OPCODE.get(opcode)
+        return fn(pin) if fn is not None else Result()
+    except (IndexError, ValueError, struct.error):
+        return Result()
 
 
 def metadata_prop(md: Mapping[str, tuple[int, int]]) -> bytes:

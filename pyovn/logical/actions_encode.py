@@ -327,16 +327,22 @@ def _enc_ct_lb(a: A.Act, ep: EncodeParams, out: list[O.Action]) -> None:
     elif a.ct_flag == "force_snat":
         sets.append(O.SetField(field, 1 << 3, 1 << 3))
     buckets = []
+    specs = []
     for i, (ip, port) in enumerate(a.backends):
         ct = O.CT(commit=True, table=ep.next_ptable, zone=zone,
                   nat=O.NAT("dst", ip, "", port, port), exec_=tuple(sets))
         buckets.append(f"bucket=bucket_id:{i},weight:100,actions={ct}")
+        specs.append(O.GroupBucket(i, (ct,)))
     if a.hash_fields:
         method = f"selection_method=hash,fields({a.hash_fields})"
+        spec = O.GroupSpec(tuple(specs), selection_method="hash",
+                           fields=tuple(f.strip() for f in a.hash_fields.split(",")
+                                        if f.strip()))
     else:
         method = "selection_method=dp_hash"
+        spec = O.GroupSpec(tuple(specs), selection_method="dp_hash")
     desc = f"type=select,{method}," + ",".join(buckets)
-    out.append(O.Group(ep.groups.get(desc)))
+    out.append(O.Group(ep.groups.get(desc, spec)))
 
 
 def _enc_nested(a: A.Act, ep: EncodeParams, out: list[O.Action]) -> None:
@@ -442,7 +448,8 @@ def _enc_log(a: A.Act, ep: EncodeParams, out: list[O.Action]) -> None:
     assert isinstance(a, A.Log)
     payload = bytes([_LOG_VERDICT[a.verdict], _LOG_SEVERITY[a.severity]])
     payload += (a.name or "").encode()
-    meter = ep.meters.get(f"__string: {a.meter}") if a.meter else None
+    # A plain name is an SB Meter row's; "__string: " descriptions are set_meter's own.
+    meter = ep.meters.get(a.meter) if a.meter else None
     out.append(_controller(OP_LOG, ep, payload, meter_id=meter))
 
 
@@ -463,9 +470,10 @@ def _enc_int_arg(a: A.Act, ep: EncodeParams, out: list[O.Action]) -> None:
     elif a.op == "set_meter":
         rate = a.values[0]
         burst = a.values[1] if len(a.values) > 1 else 0
-        desc = f"kbps burst stats bands=type=drop rate={rate}"
         if burst:
-            desc += f" burst_size={burst}"
+            desc = f"__string: kbps burst stats bands=type=drop rate={rate} burst_size={burst}"
+        else:
+            desc = f"__string: kbps stats bands=type=drop rate={rate}"
         out.append(O.Meter(ep.meters.get(desc)))
     elif a.op == "check_pkt_larger":
         assert a.dst is not None
@@ -499,12 +507,17 @@ def _enc_select(a: A.Act, ep: EncodeParams, out: list[O.Action]) -> None:
     assert isinstance(a, A.Select)
     dst = raw(a.dst)
     buckets = []
+    specs = []
     for i, (mid, weight) in enumerate(a.members):
-        acts = f"{load(dst, mid)},{O.Resubmit(ep.next_ptable)}"
-        buckets.append(f"bucket=bucket_id:{i},weight:{weight},actions={acts}")
+        bacts = (load(dst, mid), O.Resubmit(ep.next_ptable))
+        buckets.append(f"bucket=bucket_id:{i},weight:{weight},"
+                       f"actions={O.format_actions(bacts)}")
+        specs.append(O.GroupBucket(i, bacts, weight))
     desc = ("type=select,selection_method=dp_hash,selection_method_param=4294967296," +
             ",".join(buckets))
-    out.append(O.Group(ep.groups.get(desc)))
+    spec = O.GroupSpec(tuple(specs), selection_method="dp_hash",
+                       selection_method_param=4294967296)
+    out.append(O.Group(ep.groups.get(desc, spec)))
 
 
 def _enc_commit_lb_aff(a: A.Act, ep: EncodeParams, out: list[O.Action]) -> None:
@@ -554,11 +567,13 @@ def _enc_commit_ecmp_nh(a: A.Act, ep: EncodeParams, out: list[O.Action]) -> None
 def _enc_fwd_group(a: A.Act, ep: EncodeParams, out: list[O.Action]) -> None:
     assert isinstance(a, A.FwdGroup)
     buckets = []
+    specs = []
     for i, port in enumerate(a.ports):
         key = ep.lookup_port(port)
         if key is None:
             continue
         live = ""
+        ofport = None
         if a.liveness:
             # Liveness is the BFD state of the tunnel to the port's chassis: a port
             # without a tunnel (local, or unknown) cannot be watched and is left out.
@@ -566,12 +581,15 @@ def _enc_fwd_group(a: A.Act, ep: EncodeParams, out: list[O.Action]) -> None:
             if ofport is None:
                 continue
             live = f",watch_port:{ofport}"
-        acts = f"{load(OUTPORT, key)},{O.Resubmit(ep.output_ptable)}"
-        buckets.append(f"bucket=bucket_id:{i},weight:100{live},actions={acts}")
+        bacts = (load(OUTPORT, key), O.Resubmit(ep.output_ptable))
+        buckets.append(f"bucket=bucket_id:{i},weight:100{live},"
+                       f"actions={O.format_actions(bacts)}")
+        specs.append(O.GroupBucket(i, bacts, 100, ofport))
     if not buckets:
         return
+    spec = O.GroupSpec(tuple(specs), selection_method="dp_hash")
     out.append(O.Group(ep.groups.get("type=select,selection_method=dp_hash," +
-                                     ",".join(buckets))))
+                                     ",".join(buckets), spec)))
 
 
 def _enc_sample(a: A.Act, ep: EncodeParams, out: list[O.Action]) -> None:

@@ -638,18 +638,42 @@ class Flow:
         return f"{head} actions={format_actions(self.actions)}"
 
 
+@dataclass(frozen=True)
+class GroupBucket:
+    bucket_id: int
+    actions: tuple[Action, ...]
+    weight: int = 100
+    watch_port: int | None = None
+
+
+@dataclass(frozen=True)
+class GroupSpec:
+    """What a group description says, in the form the switch is sent (the description
+    string is ovs-ofctl's spelling of it, and the key ids are allocated by)."""
+
+    buckets: tuple[GroupBucket, ...]
+    type: str = "select"
+    selection_method: str = ""
+    fields: tuple[str, ...] = ()
+    selection_method_param: int = 0
+
+
 @dataclass
 class GroupTable:
-    """Allocates OpenFlow group ids by group description (like ovn_extend_table)."""
+    """Allocates OpenFlow group ids by group description (like ovn_extend_table).  For
+    groups, 'specs' keeps what each id stands for, so that the controller can install it."""
 
     ids: dict[str, int] = field(default_factory=dict)
     next_id: int = 1
+    specs: dict[int, GroupSpec] = field(default_factory=dict)
 
-    def get(self, desc: str) -> int:
+    def get(self, desc: str, spec: GroupSpec | None = None) -> int:
         gid = self.ids.get(desc)
         if gid is None:
             gid = self.ids[desc] = self.next_id
             self.next_id += 1
+        if spec is not None:
+            self.specs[gid] = spec
         return gid
 
 

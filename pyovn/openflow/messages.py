@@ -168,7 +168,9 @@ def _bucket(b: Bucket, enc: ActionEncoder) -> bytes:
 def group_mod(xid: int, command: int, group_id: int, group_type: int = OFPGT_SELECT,
               buckets: Sequence[Bucket] = (), selection_method: str = "",
               selection_method_param: int = 0,
-              encoder: ActionEncoder | None = None) -> bytes:
+              encoder: ActionEncoder | None = None, fields: Sequence[str] = ()) -> bytes:
+    """'fields' name the fields selection method "hash" hashes; they follow the property
+    as an OXM field array (each field with an all-ones value: its mask)."""
     enc = encoder or ActionEncoder()
     body_buckets = b"".join(_bucket(b, enc) for b in buckets)
     props = b""
@@ -176,8 +178,17 @@ def group_mod(xid: int, command: int, group_id: int, group_type: int = OFPGT_SEL
         name = selection_method.encode()
         if len(name) > 15:
             raise OpenFlowError("selection method name too long")
-        props = struct.pack("!HHII4x16sQ", 0xFFFF, 40, NTR_VENDOR_ID, NTRT_SELECTION_METHOD,
-                            name, selection_method_param)
+        array = b""
+        for f in fields:
+            fs = oxm.spec(f)
+            nbytes = oxm.field_nbytes(fs)
+            array += oxm.encode_field(fs, (1 << min(fs.width, 8 * nbytes)) - 1, None, nbytes)
+        plen = 40 + len(array)
+        props = struct.pack("!HHII4x16sQ", 0xFFFF, plen, NTR_VENDOR_ID,
+                            NTRT_SELECTION_METHOD, name, selection_method_param)
+        props += array + b"\0" * (-plen % 8)
+    elif fields:
+        raise OpenFlowError("hash fields need a selection method")
     body = struct.pack("!HBxIH2xI", command, group_type, group_id, len(body_buckets),
                        OFPG15_BUCKET_ALL) + body_buckets + props
     return P.message(P.OFPT_GROUP_MOD, xid, body)

@@ -88,7 +88,8 @@ class Procs:
 
     def logs(self, name: str) -> str:
         """The tail of a component's log and captured output, for failure messages."""
-        parts = []
+        parts = [f"--- {n} exited with {pr.returncode}" for n, pr in self.procs
+                 if n == name and pr.poll() is not None]
         for suffix in (".log", ".out"):
             p = self.dir / f"{name}{suffix}"
             if p.exists():

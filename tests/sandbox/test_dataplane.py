@@ -20,6 +20,10 @@ from .helpers import leftovers, need_dataplane, pyovn_sandbox, snapshot
 pytestmark = [pytest.mark.netns, pytest.mark.real]
 
 MIXES = available_mixes()
+# Scenarios that cannot pass yet where a given component is pyovn's: (scenario, component)
+# -> why.  Such a run still happens; it is an expected failure only if a case fails.
+KNOWN_GAPS = {("lb", "northd"): "pyovn's northd has no load balancers yet (no ls_in_lb / "
+                                "lr_in_dnat ct_lb flows)"}
 
 
 @pytest.fixture(scope="module", params=MIXES, ids=[s.label() for s in MIXES])
@@ -47,6 +51,10 @@ def test_scenario(sandbox: tuple[Sandbox, list[str]], name: str) -> None:
     assert res.error is None, "\n".join(said)
     assert len(res.cases) == len(sc.checks)
     bad = [c.check.label() for c in res.cases if not c.ok]
+    gap = [why for (scn, comp), why in KNOWN_GAPS.items()
+           if scn == name and sb.stack.of(comp) == "pyovn"]
+    if bad and gap:
+        pytest.xfail(f"{gap[0]}: {bad}")
     assert not bad, f"{name} on {res.stack}: not as expected: {bad}\n" + "\n".join(said[-60:])
     sb.check_alive()
 

@@ -87,7 +87,7 @@ def test_mixes_cover_real_pyovn_and_each_pyovn_server_alone() -> None:
 
 def test_shipped_scenarios_load_and_cover_the_issue() -> None:
     have = names()
-    for want in ("l2", "acl", "routing", "dhcp", "containers", "localnet"):
+    for want in ("l2", "acl", "routing", "dhcp", "containers", "localnet", "lb"):
         assert want in have
     assert "demo" not in have and "demo" in names(include_demo=True)
     for n in names(include_demo=True):
@@ -97,6 +97,12 @@ def test_shipped_scenarios_load_and_cover_the_issue() -> None:
     assert any(not c.expect for c in load("acl").checks)
     assert any(v["ip"] == "dhcp" for v in load("dhcp").vms)
     assert load("containers").containers and load("localnet").externals
+    # lb: a check to an address that is no host (the VIP), its backends on both chassis
+    # (their listeners start because each backend is also checked directly).
+    lb = load("lb")
+    hosts = {v["name"]: v["chassis"] for v in lb.vms}
+    assert any(c.dst not in hosts and c.expect and c.proto == "tcp" for c in lb.checks)
+    assert {hosts[c.dst] for c in lb.checks if c.dst in hosts} == {1, 2}
     demo = load("demo")
     assert demo.trace is not None and any(v["ip"] == "dhcp" for v in demo.vms)
     # ping_all: every ordered pair of VMs gets a ping check
