@@ -58,44 +58,8 @@ from pyovn.sandbox.scenario import build, evaluate, parse  # noqa: E402
 
 STACKS = {"real": "all", "pyovn": None, "pyovn-ctl": "nb,sb,northd,trace,nbctl,sbctl"}
 
-TOPOLOGY: dict[str, Any] = {
-    "name": "restart",
-    "description": "two switches and a router; vm1, vm3, vm4 on hv1, vm2 on hv2",
-    "nb": [
-        ["ls-add", "sw0", "--", "ls-add", "sw1", "--", "lr-add", "lr0"],
-        ["lrp-add", "lr0", "lr0-sw0", "00:00:00:00:ff:01", "10.0.0.254/24", "--",
-         "lsp-add", "sw0", "sw0-lr0", "--", "lsp-set-type", "sw0-lr0", "router", "--",
-         "lsp-set-addresses", "sw0-lr0", "router", "--",
-         "lsp-set-options", "sw0-lr0", "router-port=lr0-sw0"],
-        ["lrp-add", "lr0", "lr0-sw1", "00:00:00:00:ff:02", "10.0.1.254/24", "--",
-         "lsp-add", "sw1", "sw1-lr0", "--", "lsp-set-type", "sw1-lr0", "router", "--",
-         "lsp-set-addresses", "sw1-lr0", "router", "--",
-         "lsp-set-options", "sw1-lr0", "router-port=lr0-sw1"],
-        ["lsp-add", "sw0", "vm1", "--", "lsp-set-addresses", "vm1",
-         "00:00:00:00:00:01 10.0.0.1"],
-        ["lsp-add", "sw1", "vm2", "--", "lsp-set-addresses", "vm2",
-         "00:00:00:00:00:02 10.0.1.2"],
-        ["lsp-add", "sw0", "vm3", "--", "lsp-set-addresses", "vm3",
-         "00:00:00:00:00:03 10.0.0.3"],
-        ["lsp-add", "sw1", "vm4", "--", "lsp-set-addresses", "vm4",
-         "00:00:00:00:00:04 10.0.1.4"],
-    ],
-    "vms": [
-        {"name": "vm1", "chassis": 1, "port": "vm1", "mac": "00:00:00:00:00:01",
-         "ip": "10.0.0.1/24", "gw": "10.0.0.254"},
-        {"name": "vm2", "chassis": 2, "port": "vm2", "mac": "00:00:00:00:00:02",
-         "ip": "10.0.1.2/24", "gw": "10.0.1.254"},
-        {"name": "vm3", "chassis": 1, "port": "vm3", "mac": "00:00:00:00:00:03",
-         "ip": "10.0.0.3/24", "gw": "10.0.0.254"},
-        {"name": "vm4", "chassis": 1, "port": "vm4", "mac": "00:00:00:00:00:04",
-         "ip": "10.0.1.4/24", "gw": "10.0.1.254"},
-    ],
-    "checks": [
-        {"from": "vm1", "to": "vm2", "proto": "ping", "expect": "pass"},
-        {"from": "vm1", "to": "vm3", "proto": "ping", "expect": "pass"},
-        {"from": "vm1", "to": "vm4", "proto": "ping", "expect": "pass"},
-    ],
-}
+# The test suite's topology (tests/sandbox/test_restart.py reads the same file).
+TOPOLOGY: dict[str, Any] = json.loads((ROOT / "tests/sandbox/restart_topology.json").read_text())
 # (source, destination, label)
 PATHS = (("vm1", "vm2", "routed, other chassis"), ("vm1", "vm3", "L2, same chassis"),
          ("vm1", "vm4", "routed, same chassis"))

@@ -10,6 +10,7 @@ until the new controller has installed its table and another 100 replies came ba
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import signal
@@ -29,40 +30,8 @@ from pyovn.sandbox.scenario import build, evaluate, parse
 
 from .helpers import leftovers, need_dataplane, snapshot
 
-TOPOLOGY = {
-    "name": "restart",
-    "nb": [
-        ["ls-add", "sw0", "--", "ls-add", "sw1", "--", "lr-add", "lr0"],
-        ["lrp-add", "lr0", "lr0-sw0", "00:00:00:00:ff:01", "10.0.0.254/24", "--",
-         "lsp-add", "sw0", "sw0-lr0", "--", "lsp-set-type", "sw0-lr0", "router", "--",
-         "lsp-set-addresses", "sw0-lr0", "router", "--",
-         "lsp-set-options", "sw0-lr0", "router-port=lr0-sw0"],
-        ["lrp-add", "lr0", "lr0-sw1", "00:00:00:00:ff:02", "10.0.1.254/24", "--",
-         "lsp-add", "sw1", "sw1-lr0", "--", "lsp-set-type", "sw1-lr0", "router", "--",
-         "lsp-set-addresses", "sw1-lr0", "router", "--",
-         "lsp-set-options", "sw1-lr0", "router-port=lr0-sw1"],
-        ["lsp-add", "sw0", "vm1", "--", "lsp-set-addresses", "vm1",
-         "00:00:00:00:00:01 10.0.0.1"],
-        ["lsp-add", "sw1", "vm2", "--", "lsp-set-addresses", "vm2",
-         "00:00:00:00:00:02 10.0.1.2"],
-        ["lsp-add", "sw0", "vm3", "--", "lsp-set-addresses", "vm3",
-         "00:00:00:00:00:03 10.0.0.3"],
-        ["lsp-add", "sw1", "vm4", "--", "lsp-set-addresses", "vm4",
-         "00:00:00:00:00:04 10.0.1.4"],
-    ],
-    "vms": [
-        {"name": "vm1", "chassis": 1, "port": "vm1", "mac": "00:00:00:00:00:01",
-         "ip": "10.0.0.1/24", "gw": "10.0.0.254"},
-        {"name": "vm2", "chassis": 2, "port": "vm2", "mac": "00:00:00:00:00:02",
-         "ip": "10.0.1.2/24", "gw": "10.0.1.254"},
-        {"name": "vm3", "chassis": 1, "port": "vm3", "mac": "00:00:00:00:00:03",
-         "ip": "10.0.0.3/24", "gw": "10.0.0.254"},
-        {"name": "vm4", "chassis": 1, "port": "vm4", "mac": "00:00:00:00:00:04",
-         "ip": "10.0.1.4/24", "gw": "10.0.1.254"},
-    ],
-    "checks": [{"from": "vm1", "to": t, "proto": "ping", "expect": "pass"}
-               for t in ("vm2", "vm3", "vm4")],
-}
+# Shared with bench/restart_bench.py.
+TOPOLOGY = json.loads((Path(__file__).parent / "restart_topology.json").read_text())
 SEQ_RE = re.compile(r"icmp_seq=(\d+)")
 WAIT = 60.0  # only a bound on failure
 
