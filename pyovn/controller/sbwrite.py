@@ -16,6 +16,7 @@ SB_COLUMNS: dict[str, list[str] | None] = {
     "Datapath_Binding": None, "Port_Binding": None, "Multicast_Group": None,
     "Logical_Flow": None, "Logical_DP_Group": None, "MAC_Binding": None,
     "Address_Set": None, "Port_Group": None, "DHCP_Options": None, "DHCPv6_Options": None,
+    "DNS": None,  # dns_lookup answers from it (pinctrl)
 }
 
 
