@@ -21,9 +21,9 @@ from typing import Any
 from pyovn.controller import groups as G
 from pyovn.controller import ovs as OV
 from pyovn.controller import sbwrite as SW
+from pyovn.controller.binding import Bindings
 from pyovn.controller.ct_zones import zones_from_external_ids
-from pyovn.controller.flows import Computed, compute_flows
-from pyovn.controller.lflow import LflowTranslator
+from pyovn.controller.incremental import ControllerCore
 from pyovn.controller.ofencode import ControllerEncoder
 from pyovn.controller.pinctrl import Pinctrl
 from pyovn.controller.state import SbMirror, find_bridge, local_state, open_vswitch_row
@@ -83,7 +83,8 @@ class Controller:
         self.encoder = ControllerEncoder()
         self.mirror = SbMirror()
         self.mirror_built = False
-        self.translator = LflowTranslator()
+        self.core = ControllerCore()
+        self._full = True  # the next computation recomputes everything
         self.zones: dict[str, int] | None = None
         self.installed: set[str] = set()
         self.extend = G.Installed()  # groups and meters in the switch
@@ -96,7 +97,6 @@ class Controller:
         self.chassis = ""
         self.br_int = "br-int"
         self.exiting = False
-        self.last: Computed | None = None
         self.pinctrl: Pinctrl | None = None
         self._wake = asyncio.Event()
         self._pin_task: asyncio.Task[None] | None = None
@@ -110,7 +110,9 @@ class Controller:
         self._wake.set()
 
     def recompute(self) -> None:
-        self.translator = LflowTranslator()
+        """The unixctl "recompute": every flow computed again from nothing (the switch
+        only gets the differences)."""
+        self._full = True
         self.mirror_built = False
         self.stats["recomputes"] += 1
         self.wake()
@@ -258,20 +260,25 @@ class Controller:
         nb_cfg = SW.sb_nb_cfg(self.sb.tables)
         local = local_state(self.ovs.tables, self.chassis, self.br_int)
         t0 = time.perf_counter()
-        comp = compute_flows(local, self.mirror.state, self.zones, self.translator)
+        core = self.core
+        if self._full:
+            self.stats["recomputes"] += 1
+        core.run(local, self.mirror.state, self.zones, self.mirror.take_delta(),
+                 full=self._full)
+        self._full = False
         self.stats["last_compute_ms"] = round((time.perf_counter() - t0) * 1000, 3)
-        self.stats["untranslated"] = comp.untranslated
-        self.last = comp
+        self.stats["untranslated"] = len(core.failed)
         if self.pinctrl is None:
             self.pinctrl = Pinctrl(self)
         seq = self.sb.change_seqno
-        changed = await self._update_conditions(comp, local.vifs().keys())
+        changed = await self._update_conditions(core.bindings.local_datapaths,
+                                                local.vifs().keys())
         if not self._conditions_settled(changed and self.sb.change_seqno != seq):
             return True
         # Only now: a table computed from a partial SB would forget the zones of ports it
         # does not see yet, and they would come back renumbered (losing their connections).
-        self.zones = comp.zones
-        b = comp.bindings
+        self.zones = core.zones
+        b = core.bindings
         wanted = {c: self.mirror.state.chassis[c] for c in b.remote_chassis()
                   if c in self.mirror.state.chassis}
 
@@ -279,31 +286,42 @@ class Controller:
             t = self.ovs.tables
             changed = OV.sync_tunnels(txn, t, self.br_int, wanted, local.encap_type)
             changed |= OV.sync_localnet_patches(txn, t, self.br_int, b.wanted_localnets)
-            changed |= OV.sync_zones(txn, t, self.br_int, comp.zones)
+            changed |= OV.sync_zones(txn, t, self.br_int, core.zones)
             return changed
 
-        retry = not await self._ovs_txn(ovs_writes)
-        installed = await self._install(comp)
+        # The local OVS writes and the flows do not wait for each other (flows name
+        # tunnels and patches by OpenFlow port, which exist only once OVS made them).
+        ovs_done = asyncio.ensure_future(self._ovs_txn(ovs_writes))
+        try:
+            installed = await self._install(b.claims)
+        finally:
+            retry = not await ovs_done
         if installed is None:
             return True
         self.installed = installed
-        retry |= not await self._sb_writes(comp, local.encap_type, local.encap_ips, cfg,
-                                           nb_cfg)
-        retry |= not await self._ovs_txn(
-            lambda txn: OV.sync_installed(txn, self.ovs.tables, self.installed))
-        return retry
+        sb_ok, ovs_ok = await asyncio.gather(
+            self._sb_writes(b, local.encap_type, local.encap_ips, cfg, nb_cfg),
+            self._ovs_txn(lambda txn: OV.sync_installed(txn, self.ovs.tables, self.installed)))
+        return retry or not sb_ok or not ovs_ok
 
-    async def _install(self, comp: Computed) -> set[str] | None:
-        """Sends the flow table; the set of ports whose flows are now in the switch, or
-        None when there is no switch to talk to."""
+    async def _install(self, claims: set[str]) -> set[str] | None:
+        """Sends the changes of the desired flow table (its dirty keys only); the set of
+        ports whose flows are now in the switch, or None when there is no switch to talk
+        to (or it refused: everything is sent again on the next connection)."""
         conn = self.conn
         if conn is None:
             return None
         t0 = time.perf_counter()
-        want, msgs = self.flowtable.sync(comp.flows, conn.xid, self.encoder)
+        desired = self.core.desired
+        if self.fresh_conn:
+            self.flowtable.clear()
+            desired.mark_all_dirty()
+        keys = desired.take_dirty()
+        changes, msgs = self.flowtable.sync_desired(desired, keys, conn.xid, self.encoder)
         # Groups and meters the flows use: groups in the bundle around the flow messages,
         # meters (not bundleable) around the bundle (see groups.py).
-        gm = G.plan(comp.flows, self.translator.groups, self.translator.meters,
+        lc = self.core.lc
+        gm = G.plan((desired.groups_used, desired.meters_used), lc.groups, lc.meters,
                     G.sb_meters(self.sb.tables if self.sb is not None else {}), self.extend,
                     conn.xid, self.encoder, self.fresh_conn)
         if gm.installed.problems != self.extend.problems:
@@ -312,7 +330,7 @@ class Controller:
         msgs = [*gm.bundle_head, *msgs, *gm.bundle_tail]
         if self.fresh_conn:
             msgs = [M.flow_delete(conn.xid()), *msgs]
-            log.info("replacing the switch's flows with %d (one bundle)", len(want))
+            log.info("replacing the switch's flows with %d (one bundle)", len(changes))
         try:
             if gm.before_bundle:
                 conn.send_many(gm.before_bundle)
@@ -322,8 +340,6 @@ class Controller:
                 await conn.bundle(msgs)
                 self.stats["bundles"] += 1
                 self.stats["flow_mods"] += len(msgs)
-            else:
-                await conn.barrier()
             if gm.after_bundle:
                 conn.send_many(gm.after_bundle)
                 if errs := await conn.barrier():
@@ -332,27 +348,24 @@ class Controller:
             log.warning("installing flows failed: %s", e)
             self.flowtable.clear()
             self.fresh_conn = True
+            desired.dirty |= keys
             return None
-        self.flowtable.committed(want)
+        self.flowtable.apply(changes)
         self.extend = gm.installed
         self.fresh_conn = False
         self.stats["last_install_ms"] = round((time.perf_counter() - t0) * 1000, 3)
-        return set(comp.bindings.claims)
+        return set(claims)
 
-    async def _sb_writes(self, comp: Computed, encap_type: str, encap_ips: tuple[str, ...],
+    async def _sb_writes(self, b: Bindings, encap_type: str, encap_ips: tuple[str, ...],
                          cfg: dict[str, str], nb_cfg: int) -> bool:
         assert self.sb is not None
         types = [x.strip() for x in cfg.get("ovn-encap-type", "geneve").split(",") if x.strip()]
-        other = {"port-up-notif": "true", "ovn-bridge-mappings":
-                 cfg.get("ovn-bridge-mappings", ""),
-                 "datapath-type": cfg.get("ovn-bridge-datapath-type", ""),
-                 "is-interconn": "false"}
+        other = SW.local_chassis_other_config(self.ovs.tables, self.br_int)
         txn = self.sb.transaction()
         try:
             ch, _ = SW.register_chassis(txn, self.sb.tables, self.chassis, types or [encap_type],
                                         encap_ips, other)
-            SW.sync_claims(txn, self.sb.tables, ch, comp.bindings.claims,
-                           comp.bindings.releases, self.installed)
+            SW.sync_claims(txn, self.sb.tables, ch, b.claims, b.releases, self.installed)
             SW.ack_nb_cfg(txn, self.sb.tables, self.chassis, nb_cfg)
         except BaseException:
             txn.abort()
@@ -376,30 +389,33 @@ class Controller:
             return False
         return True
 
-    async def _update_conditions(self, comp: Computed, iface_ids: Any) -> bool:
+    async def _update_conditions(self, local_dps: set[str], iface_ids: Any) -> bool:
         """Conditional monitoring: SB sends only the rows that concern this chassis.  True
         if the conditions changed; each change is answered (rows entering first, then the
         reply) before this returns."""
         if self.monitor_all or self.sb is None:
             return False
-        dps = sorted(comp.bindings.local_datapaths)
+        dps = sorted(local_dps)
         ch = SW.find_by_name(self.sb.tables["Chassis"], self.chassis)
         pb: list[tuple[str, str, Any]] = [("type", "==", t) for t in PIPELINE_TYPES]
         pb += [("logical_port", "==", i) for i in sorted(iface_ids)]
         pb += [("datapath", "==", d) for d in dps]
         if ch is not None:
             pb.append(("chassis", "==", ch.uuid))
-        await self.sb.set_condition("Port_Binding", pb)
+        dpset = set(dps)
         groups = sorted(u for u, members in self.mirror.dp_groups.items()
-                        if set(members) & set(dps))
+                        if not dpset.isdisjoint(members))
         lf: list[tuple[str, str, Any]] = [("logical_datapath", "==", d) for d in dps]
         lf += [("logical_dp_group", "==", g) for g in groups]
-        await self.sb.set_condition("Logical_Flow", lf or False)
         per_dp = [("datapath", "==", d) for d in dps] or False
+        if (pb, lf, per_dp) == self._conds:
+            return False  # (checking a condition against the schema is not free)
+        await self.sb.set_condition("Port_Binding", pb)
+        await self.sb.set_condition("Logical_Flow", lf or False)
         await self.sb.set_condition("Multicast_Group", per_dp)
         await self.sb.set_condition("MAC_Binding", per_dp)
-        conds, self._conds = self._conds, (pb, lf, per_dp)
-        return conds != self._conds
+        self._conds = (pb, lf, per_dp)
+        return True
 
     def _conditions_settled(self, grew: bool) -> bool:
         """The startup gate.  A starting controller monitors SB narrowly, so its first
@@ -423,22 +439,35 @@ class Controller:
     # --- status --------------------------------------------------------------------------
 
     def show_stats(self) -> str:
+        core = self.core
         lines = [f"{k}: {v}" for k, v in self.stats.items()]
-        if self.last is not None:
-            lines.append(f"flows: {len(self.last.flows)}")
-            lines.append(f"local datapaths: {len(self.last.bindings.local_datapaths)}")
-            ls = self.last.lflow_stats
-            lines.append(f"lflows compiled: {ls.compiled} cached: {ls.cached}")
+        lines.append(f"flows: {len(core.desired)}")
+        lines.append(f"local datapaths: {len(core.bindings.local_datapaths)}")
+        ls = core.lflow_stats()
+        lines.append(f"lflows compiled: {ls.compiled} cached: {ls.cached}")
         lines.append(f"sb rows converted last: {self.mirror.changed}")
         if self.pinctrl is not None:
             # Packet-ins handled, by OVN action opcode: shows whether pinctrl runs at all.
             lines += [f"pinctrl opcode {op}: {n}" for op, n in sorted(self.pinctrl.counts.items())]
         return "\n".join(lines) + "\n"
 
+    def engine_stats(self) -> str:
+        """inc-engine/show-stats: how the flow table was kept up to date."""
+        core = self.core
+        t = core.totals
+        lines = [f"runs: {t.runs}", f"- full recompute: {t.full}",
+                 f"- incremental:    {t.incremental}", f"- unchanged:      {t.unchanged}",
+                 f"owners recomputed: {t.owners}",
+                 f"owners: {len(core.desired.owners())}, flows: {len(core.desired)}, "
+                 f"dependencies tracked: {len(core.deps)}"]
+        lines += [f"time {k}: {v * 1000:.3f} ms" for k, v in sorted(t.seconds.items())]
+        last = core.last
+        lines.append(f"last run: {last.note()}")
+        lines += [f"- {k}: {v * 1000:.3f} ms" for k, v in sorted(last.seconds.items())]
+        return "\n".join(lines) + "\n"
+
     def untranslated(self) -> str:
-        if self.last is None:
-            return "0\n"
-        f = self.last.lflow_stats.failed
+        f = self.core.lflow_stats().failed
         lf = self.mirror.state.lflows
         out = [f"{len(f)}"]
         for u, err in sorted(f.items()):

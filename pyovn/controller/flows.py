@@ -1,17 +1,16 @@
-"""The pure core: (this chassis, the SB rows that concern it, its conntrack zones) ->
-the OpenFlow table br-int should hold.  The daemon diffs it against what is installed."""
+"""The pure core as one function: (this chassis, the SB rows that concern it, its conntrack
+zones) -> the OpenFlow table br-int should hold, recomputed from nothing.  The daemon keeps
+a long-lived ControllerCore (incremental.py) instead; this is its reference."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
-from pyovn.controller.binding import Bindings, compute_bindings
-from pyovn.controller.ct_zones import assign_zones, needed_zones
-from pyovn.controller.lflow import LflowStats, LflowTranslator, datapath_contexts
-from pyovn.controller.mac_binding import mac_binding_flows
+from pyovn.controller.binding import Bindings
+from pyovn.controller.incremental import ControllerCore
+from pyovn.controller.lflow import LflowStats
 from pyovn.controller.model import LocalState, SbState
-from pyovn.controller.physical import physical_flows
 from pyovn.logical import ofrep as O
 
 
@@ -27,18 +26,9 @@ class Computed:
         return len(self.lflow_stats.failed)
 
 
-def compute_flows(local: LocalState, sb: SbState, zones: Mapping[str, int],
-                  translator: LflowTranslator | None = None) -> Computed:
+def compute_flows(local: LocalState, sb: SbState, zones: Mapping[str, int]) -> Computed:
     """Everything br-int should hold.  'zones' are the zones in use (kept where still
-    needed); a fresh translator gives a full recompute, a long-lived one reuses what the
-    last call compiled and is unaffected by the change."""
-    b = compute_bindings(local, sb)
-    z = assign_zones(needed_zones(b.local_ports(), b.local_datapaths), zones)
-    tunnels = {c: p for c, p in local.tunnel_ofports().items() if c in b.remote_chassis()}
-    flows = physical_flows(sb, b, z, tunnels, local.encap_type)
-    tr = translator or LflowTranslator()
-    ctxs = datapath_contexts(sb, b, local.chassis, tr.groups, tr.meters)
-    lflows, stats = tr.translate(sb, ctxs)
-    flows += lflows
-    flows += mac_binding_flows(sb, b)
-    return Computed(b, z, flows, stats)
+    needed)."""
+    core = ControllerCore()
+    core.run(local, sb, zones, full=True)
+    return Computed(core.bindings, core.zones, core.desired.flows(), core.lflow_stats())

@@ -21,6 +21,7 @@ from typing import Any, Generic, TypeVar
 from pyovn.logical import ofrep as O
 from pyovn.openflow import messages as M
 from pyovn.openflow.actions import ActionEncoder
+from pyovn.openflow.desired import action_refs
 from pyovn.openflow.protocol import OpenFlowError
 
 OFPM_ALL = 0xFFFFFFFF
@@ -63,28 +64,16 @@ def diff(installed: Mapping[K, V], desired: Mapping[K, V]) -> Diff[K, V]:
 # --- what the flows use ------------------------------------------------------------------
 
 
-def _walk(actions: Iterable[O.Action]) -> Iterable[O.Action]:
-    for a in actions:
-        yield a
-        if isinstance(a, O.Clone):
-            yield from _walk(a.actions)
-        elif isinstance(a, O.CT):
-            yield from _walk(a.exec_)
-        elif isinstance(a, O.Controller) and a.nested:
-            yield from _walk(a.nested)
-
-
 def used_ids(flows: Iterable[O.Flow]) -> tuple[set[int], set[int]]:
     """(group ids, meter ids) the flows refer to: group actions, meter actions and the
-    meter of controller actions (packet-in rate limits)."""
+    meter of controller actions (packet-in rate limits).  The daemon does not walk its
+    table: DesiredFlows counts these references as owners change."""
     groups: set[int] = set()
     meters: set[int] = set()
     for f in flows:
-        for a in _walk(f.actions):
-            if isinstance(a, O.Group):
-                groups.add(a.group_id)
-            elif isinstance(a, O.Meter | O.Controller) and a.meter_id is not None:
-                meters.add(a.meter_id)
+        g, m = action_refs(f.actions)
+        groups |= g
+        meters |= m
     return groups, meters
 
 
@@ -242,12 +231,13 @@ class Plan:
                 + len(self.after_bundle))
 
 
-def plan(flows: Iterable[O.Flow], groups: O.GroupTable, meters: O.GroupTable,
-         named_meters: Mapping[str, MeterSpec], have: Installed, xid: Callable[[], int],
-         encoder: ActionEncoder, fresh: bool = False) -> Plan:
-    """The messages that give the switch the groups and meters 'flows' use.  'fresh':
-    the switch's groups and meters are unknown (new connection), so all are replaced."""
-    used_g, used_m = used_ids(flows)
+def plan(used: tuple[Iterable[int], Iterable[int]], groups: O.GroupTable,
+         meters: O.GroupTable, named_meters: Mapping[str, MeterSpec], have: Installed,
+         xid: Callable[[], int], encoder: ActionEncoder, fresh: bool = False) -> Plan:
+    """The messages that give the switch the groups and meters the flows use ('used':
+    their group and meter ids).  'fresh': the switch's groups and meters are unknown (new
+    connection), so all are replaced."""
+    used_g, used_m = used
     want_g = desired_groups(used_g, groups)
     want_m, problems = desired_meters(used_m, meters, named_meters)
     if fresh:

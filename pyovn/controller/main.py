@@ -25,7 +25,8 @@ def register(server: UnixctlServer, ctl: Controller) -> None:
     server.register("exit", 0, 1, "[--restart]", exit_)
     server.register("recompute", 0, 0, "", recompute)
     server.register("inc-engine/recompute", 0, 0, "", recompute)
-    server.register("inc-engine/show-stats", 0, 0, "", lambda a: ctl.show_stats())
+    server.register("inc-engine/show-stats", 0, 0, "",
+                    lambda a: ctl.show_stats() + ctl.engine_stats())
     server.register("ct-zone-list", 0, 0, "", lambda a: ctl.ct_zone_list())
     server.register("lflow/untranslated", 0, 0, "", lambda a: ctl.untranslated())
     server.register("connection-status", 0, 0, "",

@@ -6,6 +6,9 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from typing import TypeVar
+
+V = TypeVar("V")
 
 
 @dataclass(frozen=True)
@@ -103,6 +106,72 @@ class SbState:
 
     def port_by_name(self) -> dict[str, PortBinding]:
         return {p.logical_port: p for p in self.ports.values()}
+
+
+@dataclass
+class SbDelta:
+    """What changed in an SbState since the last computation: for each row table, the
+    UUIDs that changed with their value before the change (None: the row is new; the
+    current value, or its absence, is in the state); for the named tables, the names.
+    'full': anything may have changed (first run, a rebuild)."""
+
+    full: bool = False
+    datapaths: dict[str, Datapath | None] = field(default_factory=dict)
+    ports: dict[str, PortBinding | None] = field(default_factory=dict)
+    mcast_groups: dict[str, MulticastGroup | None] = field(default_factory=dict)
+    lflows: dict[str, LogicalFlow | None] = field(default_factory=dict)
+    mac_bindings: dict[str, MacBinding | None] = field(default_factory=dict)
+    address_sets: set[str] = field(default_factory=set)
+    port_groups: set[str] = field(default_factory=set)
+    chassis: set[str] = field(default_factory=set)
+
+    def __bool__(self) -> bool:
+        return self.full or any((self.datapaths, self.ports, self.mcast_groups, self.lflows,
+                                 self.mac_bindings, self.address_sets, self.port_groups,
+                                 self.chassis))
+
+    def merge(self, later: SbDelta) -> None:
+        """Folds a later delta into this one (the earliest old value of a row stays)."""
+        self.full |= later.full
+        _fold(self.datapaths, later.datapaths)
+        _fold(self.ports, later.ports)
+        _fold(self.mcast_groups, later.mcast_groups)
+        _fold(self.lflows, later.lflows)
+        _fold(self.mac_bindings, later.mac_bindings)
+        self.address_sets |= later.address_sets
+        self.port_groups |= later.port_groups
+        self.chassis |= later.chassis
+
+
+def _fold(mine: dict[str, V | None], theirs: Mapping[str, V | None]) -> None:
+    for u, old in theirs.items():
+        mine.setdefault(u, old)
+
+
+def _dict_delta(old: Mapping[str, V], new: Mapping[str, V]) -> dict[str, V | None]:
+    return {k: old.get(k) for k in old.keys() | new.keys() if old.get(k) != new.get(k)}
+
+
+def diff_states(old: SbState, new: SbState) -> SbDelta:
+    """The delta between two whole states (for tests and tools; the controller gets its
+    deltas from the replica's change sets, state.py)."""
+    d = SbDelta()
+    d.datapaths = _dict_delta(old.datapaths, new.datapaths)
+    d.ports = _dict_delta(old.ports, new.ports)
+    d.mcast_groups = _dict_delta(old.mcast_groups, new.mcast_groups)
+    d.lflows = _dict_delta(old.lflows, new.lflows)
+    d.mac_bindings = _dict_delta(old.mac_bindings, new.mac_bindings)
+    d.address_sets = set(_dict_delta(old.address_sets, new.address_sets))
+    d.port_groups = set(_dict_delta(old.port_groups, new.port_groups))
+    d.chassis = set(_dict_delta(old.chassis, new.chassis))
+    return d
+
+
+def copy_state(sb: SbState) -> SbState:
+    """A copy whose dicts can change independently (the values are immutable)."""
+    return SbState(dict(sb.datapaths), dict(sb.ports), dict(sb.mcast_groups),
+                   dict(sb.lflows), dict(sb.mac_bindings), dict(sb.chassis),
+                   dict(sb.address_sets), dict(sb.port_groups))
 
 
 @dataclass(frozen=True)

@@ -15,9 +15,10 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from pyovn.controller.binding import Bindings
 from pyovn.controller.ct_zones import dnat_key, snat_key
+from pyovn.controller.deps import Dep
 from pyovn.controller.model import Datapath, MulticastGroup, PortBinding, SbState
+from pyovn.controller.runtime import Role, Runtime
 from pyovn.logical import ofrep as O
 from pyovn.logical import symbols as S
 
@@ -44,53 +45,102 @@ def _flag(bit: int, on: bool = True) -> O.SetField:
 
 
 class PhysicalFlows:
-    """Builds the physical flows for one computation (one instance per call)."""
+    """Builds the physical flows, one owner at a time (the fixed flows, a tunnel, a port,
+    a multicast group), recording in 'deps' every input each one reads (see deps.py), so
+    that the incremental core recomputes exactly the owners a change reaches."""
 
-    def __init__(self, sb: SbState, b: Bindings, zones: Mapping[str, int],
-                 tunnels: Mapping[str, int], encap_type: str = "geneve") -> None:
+    def __init__(self, sb: SbState, rt: Runtime, by_name: Mapping[str, PortBinding]) -> None:
         self.sb = sb
-        self.b = b
-        self.zones = zones
-        self.tunnels = tunnels  # chassis name -> tunnel ofport
-        self.encap_type = encap_type
-        self.by_name = sb.port_by_name()
-        self.parents = {p.parent_port for p in sb.ports.values()
-                        if p.logical_port in b.containers and p.parent_port}
+        self.rt = rt
+        self.by_name = by_name
+        self.deps: set[Dep] = set()
         self.flows: list[O.Flow] = []
+
+    def begin(self) -> None:
+        self.deps = set()
+        self.flows = []
 
     def add(self, table: int, priority: int, match: O.Match, actions: list[O.Action],
             cookie: int = 0) -> None:
         self.flows.append(O.Flow(table, priority, match, tuple(actions), cookie))
 
+    # --- recorded reads ------------------------------------------------------------------
+
+    def _role(self, name: str) -> Role | None:
+        self.deps.add(("role", name))
+        return self.rt.roles.get(name)
+
+    def _zone(self, key: str) -> int | None:
+        self.deps.add(("zone", key))
+        return self.rt.zones.get(key)
+
+    def _datapath(self, dpu: str) -> Datapath | None:
+        self.deps.add(("dp", dpu))
+        return self.sb.datapaths.get(dpu)
+
+    def _port_named(self, name: str) -> PortBinding | None:
+        self.deps.add(("name", name))
+        return self.by_name.get(name)
+
+    def _port_uuid(self, u: str) -> PortBinding | None:
+        self.deps.add(("pbu", u))
+        return self.sb.ports.get(u)
+
+    def _tunnel_ofport(self, chassis: str) -> int | None:
+        self.deps.add(("tunnel", chassis))
+        return self.rt.tunnels.get(chassis)
+
+    def _encap(self) -> str:
+        self.deps.add(("encap",))
+        return self.rt.encap_type
+
+    def _is_parent(self, name: str) -> bool:
+        self.deps.add(("parent", name))
+        return name in self.rt.parents
+
     # --- zones ---------------------------------------------------------------------------
 
     def _zone_loads(self, pb: PortBinding, port_zone: bool = True) -> list[O.Action]:
         out: list[O.Action] = []
-        z = self.zones.get(pb.logical_port)
-        if port_zone and z is not None:
+        z = self._zone(pb.logical_port) if port_zone else None
+        if z is not None:
             out.append(_load(S.LOG_CT_ZONE, z))
         for reg, key in ((S.LOG_DNAT_ZONE, dnat_key(pb.datapath)),
                          (S.LOG_SNAT_ZONE, snat_key(pb.datapath))):
-            z = self.zones.get(key)
+            z = self._zone(key)
             if z is not None:
                 out.append(_load(reg, z))
         return out
 
-    # --- the whole set -------------------------------------------------------------------
+    # --- owners: each call returns one owner's flows (and leaves its reads in deps) ------
 
-    def build(self) -> list[O.Flow]:
+    def fixed_flows(self) -> list[O.Flow]:
+        self.begin()
         self._fixed()
-        for _ch, ofport in sorted(self.tunnels.items()):
+        return self.flows
+
+    def tunnel_flows(self, chassis: str) -> list[O.Flow]:
+        """Table 0 for the tunnel to 'chassis'."""
+        self.begin()
+        ofport = self._tunnel_ofport(chassis)
+        if ofport is not None:
             self._tunnel_in(ofport)
-        for pb in sorted(self.sb.ports.values(), key=lambda p: p.uuid):
-            dp = self.sb.datapaths.get(pb.datapath)
-            if dp is None or pb.datapath not in self.b.local_datapaths:
-                continue
+        return self.flows
+
+    def port_flows(self, pb: PortBinding) -> list[O.Flow]:
+        """A port of a local datapath."""
+        self.begin()
+        dp = self._datapath(pb.datapath)
+        if dp is not None:
             self._port(dp, pb)
-        for mc in sorted(self.sb.mcast_groups.values(), key=lambda m: m.uuid):
-            dp = self.sb.datapaths.get(mc.datapath)
-            if dp is not None and mc.datapath in self.b.local_datapaths:
-                self._mcast(dp, mc)
+        return self.flows
+
+    def mcast_flows(self, mc: MulticastGroup) -> list[O.Flow]:
+        """A multicast group of a local datapath."""
+        self.begin()
+        dp = self._datapath(mc.datapath)
+        if dp is not None:
+            self._mcast(dp, mc)
         return self.flows
 
     def _fixed(self) -> None:
@@ -119,7 +169,7 @@ class PhysicalFlows:
         self.add(T.OFTABLE_LOG_TO_PHY, 0, _m(), [])
 
     def _tunnel_in(self, ofport: int) -> None:
-        if self.encap_type == "vxlan":
+        if self._encap() == "vxlan":
             # VXLAN's 24-bit VNI carries the datapath (12 bits) and output port (12 bits).
             acts: list[O.Action] = [
                 O.Move(O.SubField("tun_id", 0, 12), O.SubField(S.LOG_DATAPATH, 0, 12)),
@@ -135,7 +185,7 @@ class PhysicalFlows:
                  [*acts, O.Resubmit(O.OFTABLE_LOCAL_OUTPUT)])
 
     def _tunnel_out(self, dp: Datapath, outport_key: int, ofports: list[int]) -> list[O.Action]:
-        if self.encap_type == "vxlan":
+        if self._encap() == "vxlan":
             acts: list[O.Action] = [O.SetField("tun_id", dp.key | (outport_key << 12),
                                                0xFFFFFF)]
         else:
@@ -148,19 +198,19 @@ class PhysicalFlows:
     # --- ports ---------------------------------------------------------------------------
 
     def _port(self, dp: Datapath, pb: PortBinding) -> None:
-        name = pb.logical_port
-        b = self.b
-        if name in b.vifs:
-            self._local_port(dp, pb, b.vifs[name], None)
-        elif name in b.containers:
-            ofport, tag = b.containers[name]
-            self._local_port(dp, pb, ofport, tag)
-        elif name in b.localnets:
-            self._localnet(dp, pb, b.localnets[name])
-        elif pb.type == "patch" or (pb.type == "l3gateway" and name not in b.remote):
+        role = self._role(pb.logical_port)
+        kind = role[0] if role else None
+        if kind == "vif":
+            self._local_port(dp, pb, _int(role, 1), None)
+        elif kind == "container":
+            self._local_port(dp, pb, _int(role, 1), _int(role, 2))
+        elif kind == "localnet":
+            self._localnet(dp, pb, _int(role, 1))
+        elif pb.type == "patch" or (pb.type == "l3gateway" and kind != "remote"):
             self._patch(dp, pb)
-        elif name in b.remote:
-            self._remote(dp, pb, b.remote[name])
+        elif kind == "remote":
+            assert role is not None
+            self._remote(dp, pb, str(role[1]))
 
     def _ingress_loads(self, dp: Datapath, pb: PortBinding) -> list[O.Action]:
         return [*self._zone_loads(pb), _load(S.LOG_DATAPATH, dp.key),
@@ -187,7 +237,7 @@ class PhysicalFlows:
         bit = 1 << S.MLF_ALLOW_LOOPBACK_BIT
         m.add(S.LOG_FLAGS, bit, bit)
         self.add(O.OFTABLE_SAVE_INPORT, 100, m, bypass, c)
-        if pb.logical_port in self.parents:
+        if self._is_parent(pb.logical_port):
             # From one of its containers to the VM itself: the same OpenFlow port.
             m = _port_match(dp, pb.key)
             bit = 1 << S.MLF_NESTED_CONTAINER_BIT
@@ -231,10 +281,10 @@ class PhysicalFlows:
         self.add(O.OFTABLE_LOG_TO_PHY, 100, _port_match(dp, pb.key), out, c)
 
     def _patch(self, dp: Datapath, pb: PortBinding) -> None:
-        peer = self.by_name.get(pb.options.get("peer", ""))
+        peer = self._port_named(pb.options.get("peer", ""))
         if peer is None:
             return
-        pdp = self.sb.datapaths.get(peer.datapath)
+        pdp = self._datapath(peer.datapath)
         if pdp is None:
             return
         self._local_delivery(dp, pb, port_zone=False)
@@ -249,11 +299,9 @@ class PhysicalFlows:
                  pb.cookie)
 
     def _localnet_of(self, dp: Datapath) -> PortBinding | None:
-        for name in sorted(self.b.localnets):
-            pb = self.by_name.get(name)
-            if pb is not None and pb.datapath == dp.uuid:
-                return pb
-        return None
+        self.deps.add(("localnet_of", dp.uuid))
+        name = self.rt.localnet_of.get(dp.uuid)
+        return None if name is None else self._port_named(name)
 
     def _remote(self, dp: Datapath, pb: PortBinding, chassis: str) -> None:
         ln = self._localnet_of(dp)
@@ -263,7 +311,7 @@ class PhysicalFlows:
                      [_load(S.LOG_OUTPORT, ln.key), O.Resubmit(O.OFTABLE_LOCAL_OUTPUT)],
                      pb.cookie)
             return
-        ofport = self.tunnels.get(chassis)
+        ofport = self._tunnel_ofport(chassis)
         if ofport is None:
             return
         self.add(O.OFTABLE_REMOTE_OUTPUT, 100, _port_match(dp, pb.key),
@@ -278,24 +326,27 @@ class PhysicalFlows:
         chassis: set[str] = set()
         has_localnet = self._localnet_of(dp) is not None
         for pbu in mc.ports:
-            pb = self.sb.ports.get(pbu)
+            pb = self._port_uuid(pbu)
             if pb is None or pb.datapath != dp.uuid:
                 continue
             name = pb.logical_port
-            if name in self.b.vifs or name in self.b.containers or name in self.b.localnets:
-                z = self.zones.get(name)
+            role = self._role(name)
+            kind = role[0] if role else None
+            if kind in ("vif", "container", "localnet"):
+                z = self._zone(name)
                 if z is not None:
                     local.append(_load(S.LOG_CT_ZONE, z))
                 local += [_load(S.LOG_OUTPORT, pb.key), O.Resubmit(O.OFTABLE_CHECK_LOOPBACK)]
-            elif pb.type == "patch" or (pb.type == "l3gateway" and name not in self.b.remote):
+            elif pb.type == "patch" or (pb.type == "l3gateway" and kind != "remote"):
                 patch += [_load(S.LOG_OUTPORT, pb.key), O.Resubmit(O.OFTABLE_CHECK_LOOPBACK)]
-            elif name in self.b.remote and not has_localnet:
-                chassis.add(self.b.remote[name])
+            elif kind == "remote" and not has_localnet:
+                assert role is not None
+                chassis.add(str(role[1]))
         restore = _load(S.LOG_OUTPORT, mc.key)
         if local:
             self.add(O.OFTABLE_LOCAL_OUTPUT, 100, _port_match(dp, mc.key), [*local, restore],
                      mc.cookie)
-        ofports = sorted(self.tunnels[c] for c in chassis if c in self.tunnels)
+        ofports = sorted(p for p in map(self._tunnel_ofport, chassis) if p is not None)
         remote: list[O.Action] = []
         if patch:
             remote += [*patch, restore]
@@ -307,6 +358,23 @@ class PhysicalFlows:
             self.add(O.OFTABLE_REMOTE_OUTPUT, 100, _port_match(dp, mc.key), remote, mc.cookie)
 
 
-def physical_flows(sb: SbState, b: Bindings, zones: Mapping[str, int],
-                   tunnels: Mapping[str, int], encap_type: str = "geneve") -> list[O.Flow]:
-    return PhysicalFlows(sb, b, zones, tunnels, encap_type).build()
+def _int(role: Role | None, i: int) -> int:
+    assert role is not None
+    v = role[i]
+    assert isinstance(v, int)
+    return v
+
+
+def physical_flows(sb: SbState, rt: Runtime) -> list[O.Flow]:
+    """Every physical flow (the reference the incremental core must agree with)."""
+    pf = PhysicalFlows(sb, rt, sb.port_by_name())
+    flows = pf.fixed_flows()
+    for ch in sorted(rt.tunnels):
+        flows += pf.tunnel_flows(ch)
+    for pb in sorted(sb.ports.values(), key=lambda p: p.uuid):
+        if pb.datapath in rt.local_datapaths:
+            flows += pf.port_flows(pb)
+    for mc in sorted(sb.mcast_groups.values(), key=lambda m: m.uuid):
+        if mc.datapath in rt.local_datapaths:
+            flows += pf.mcast_flows(mc)
+    return flows

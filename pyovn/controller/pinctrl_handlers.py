@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import ipaddress
 import struct
+import time
 from collections.abc import Callable, Mapping, Sequence
 
 from pyovn.controller import pinctrl_dhcpv6, pinctrl_dns, pinctrl_icmp, pinctrl_nd
@@ -86,9 +87,17 @@ def put_mac_binding(pin: PacketIn2, sb: SbState, ipv6: bool) -> Result:
 
 
 def write_mac_bindings(txn: Transaction, tables: Mapping[str, Table],
-                       items: list[MacBindingUpdate]) -> None:
-    rows = tables["MAC_Binding"].rows
-    by_key = {(r.raw("logical_port"), r.raw("ip")): r for r in rows.values()}
+                       items: list[MacBindingUpdate], now_ms: int | None = None) -> None:
+    """Adds or updates the MAC_Binding rows, stamping each new or changed one with
+    'now_ms' (wall clock msec, default now): the chassis advertises mac-binding-timestamp
+    (sbwrite.CHASSIS_FEATURES), so northd ages bindings out by this column.  As in
+    ovn-controller 23.03, relearning an unchanged binding leaves its row (and timestamp)
+    alone: a put_arp per packet must not become an SB write per packet."""
+    table = tables["MAC_Binding"]
+    stamp = "timestamp" in table.columns  # an SB schema older than the column has none
+    if now_ms is None:
+        now_ms = int(time.time() * 1000)
+    by_key = {(r.raw("logical_port"), r.raw("ip")): r for r in table.rows.values()}
     for it in items:
         r = by_key.get((it.logical_port, it.ip))
         if r is None:
@@ -96,10 +105,12 @@ def write_mac_bindings(txn: Transaction, tables: Mapping[str, Table],
             r.logical_port = it.logical_port
             r.ip = it.ip
             r.datapath = it.datapath
-            r.mac = it.mac
             by_key[(it.logical_port, it.ip)] = r
-        elif r.raw("mac") != it.mac:
-            r.mac = it.mac
+        elif r.raw("mac") == it.mac:
+            continue
+        r.mac = it.mac
+        if stamp:
+            r.timestamp = now_ms
 
 
 # --- arp { } -------------------------------------------------------------------------------

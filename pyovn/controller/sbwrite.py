@@ -1,6 +1,6 @@
 """Writes to SB, each building into one open transaction: this chassis' Chassis, Encap
-and Chassis_Private rows, port claims and releases with Port_Binding.up, and the nb_cfg
-acknowledgement."""
+and Chassis_Private rows (with the feature flags of CHASSIS_FEATURES), port claims and
+releases with Port_Binding.up, and the nb_cfg acknowledgement."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ import socket
 import time
 from collections.abc import Iterable, Mapping
 
+from pyovn.controller.state import find_bridge, open_vswitch_row
 from pyovn.ovsdb.idl import Row, Table, Transaction
 
 SB_COLUMNS: dict[str, list[str] | None] = {
@@ -18,6 +19,66 @@ SB_COLUMNS: dict[str, list[str] | None] = {
     "Address_Set": None, "Port_Group": None, "DHCP_Options": None, "DHCPv6_Options": None,
     "DNS": None,  # dns_lookup answers from it (pinctrl)
 }
+
+
+# The features this controller implements, under the names and values ovn-controller 23.03
+# writes into its Chassis row's other_config.  ovn-northd uses a feature only when every
+# chassis advertises it and otherwise writes the older flavour of the flows concerned, so a
+# flag here is a promise: claim one only when what it stands for is implemented.
+CHASSIS_FEATURES: dict[str, str] = {
+    # Port_Binding.up: set to true once the port's flows are in the switch (sync_claims),
+    # and back to false on release.  northd then reports NB Logical_Switch_Port.up from it
+    # instead of from the mere presence of a chassis.
+    "port-up-notif": "true",
+    # The ct_mark flavour of conntrack state: ct_mark.blocked, ct_mark.natted,
+    # ct_mark.skip_snat, ct_mark.force_snat, ct_mark.ecmp_reply_port (symbols.py) and the
+    # ct_lb_mark action, which marks a load-balanced connection in ct_mark rather than with
+    # a masked write to ct_label (actions_encode.py).  northd then uses ct_mark.blocked for
+    # ACLs and ct_lb_mark for load balancers instead of ct_label.blocked and ct_lb.
+    # (ovn-controller's own load-balancer hairpin flows, tables 68-70, would follow
+    # SB_Global options:lb_hairpin_use_ct_mark too; pyovn installs none in either flavour.)
+    "ct-no-masked-label": "true",
+    # MAC_Binding.timestamp (msec, wall clock) written whenever put_arp/put_nd learns a
+    # binding or changes its MAC (pinctrl_handlers.write_mac_bindings).  northd then ages
+    # bindings out by it (Logical_Router options:mac_binding_age_threshold); without the
+    # timestamp it would see every binding as learned in 1970 and delete it at once.
+    "mac-binding-timestamp": "true",
+    # The ct_commit_nat action: commit a related packet (an ICMP error about a NATed or
+    # load-balanced connection) in the connection's zone with nat, so its headers, inner
+    # ones included, are translated like the connection's.  northd then uses it in the ACL
+    # and load-balancer stages for ct.rel traffic instead of a plain next.
+    "ovn-ct-lb-related": "true",
+}
+
+
+def chassis_other_config(ext_ids: Mapping[str, str], iface_types: Iterable[str] = (),
+                         datapath_type: str = "") -> dict[str, str]:
+    """This chassis' SB other_config: the feature flags, and the local settings that
+    ovn-controller mirrors there for northd and the CMS to read: the Open_vSwitch row's
+    external_ids and iface_types, and the integration bridge's datapath_type (the
+    ovn-bridge-datapath-type it is to be created with, while it does not exist).  Local
+    settings pyovn does not act on (the lflow cache limits, ovn-chassis-mac-mappings) are
+    left out rather than advertised."""
+    return {
+        **CHASSIS_FEATURES,
+        "ovn-bridge-mappings": ext_ids.get("ovn-bridge-mappings", ""),
+        "datapath-type": datapath_type or ext_ids.get("ovn-bridge-datapath-type", ""),
+        "iface-types": ",".join(sorted(set(iface_types))),
+        "ovn-cms-options": ext_ids.get("ovn-cms-options", ""),
+        # Never an interconnection gateway: pyovn handles no ovn-ic transit switch ports.
+        "is-interconn": "false",
+    }
+
+
+def local_chassis_other_config(ovs_tables: Mapping[str, Table], br_int: str) -> dict[str, str]:
+    """chassis_other_config from the local Open vSwitch database's replica."""
+    ovs = open_vswitch_row(ovs_tables)
+    br = find_bridge(ovs_tables, br_int)
+    dp_type = br.raw("datapath_type") if br is not None else ""
+    return chassis_other_config(
+        ovs.raw("external_ids") if ovs is not None else {},
+        ovs.raw("iface_types") if ovs is not None else (),
+        dp_type if isinstance(dp_type, str) else "")
 
 
 def find_by_name(table: Table, name: str, column: str = "name") -> Row | None:

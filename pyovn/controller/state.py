@@ -29,6 +29,7 @@ class SbMirror:
         self.dp_groups: dict[str, tuple[str, ...]] = {}
         self.lflows_by_group: dict[str, set[str]] = {}
         self.changed = 0  # rows converted by the last call
+        self.pending = M.SbDelta(full=True)  # what changed since take_delta()
 
     # --- conversions ---------------------------------------------------------------------
 
@@ -90,6 +91,7 @@ class SbMirror:
         st.port_groups = {r.raw("name"): tuple(r.raw("ports"))
                           for r in tables["Port_Group"].rows.values()}
         self.changed = sum(len(t.rows) for t in tables.values())
+        self.pending = M.SbDelta(full=True)
         return st
 
     def _mcast(self, r: Row) -> M.MulticastGroup:
@@ -100,12 +102,17 @@ class SbMirror:
         return M.MacBinding(r.uuid, r.raw("logical_port"), r.raw("ip"), r.raw("mac"),
                             r.raw("datapath"))
 
+    def take_delta(self) -> M.SbDelta:
+        """What changed since the last call (for the incremental core)."""
+        d, self.pending = self.pending, M.SbDelta()
+        return d
+
     def apply(self, ch: ChangeSet, tables: Mapping[str, Table]) -> M.SbState:
-        """Applies one change set; chassis or encapsulation changes (rare) rebuild."""
-        if ch["Chassis"] or ch["Encap"]:
-            return self.rebuild(tables)
+        """Applies one change set, in work proportional to it, and adds what changed to
+        the pending delta."""
         st = self.state
-        n = 0
+        d = M.SbDelta()
+        n = self._apply_chassis(ch, tables, d)
         tc = ch["Logical_DP_Group"]
         regroup: set[str] = set()
         for u, r in [*tc.inserted.items(), *tc.modified.items()]:
@@ -114,35 +121,76 @@ class SbMirror:
         for u in tc.deleted:
             self.dp_groups.pop(u, None)
             regroup |= self.lflows_by_group.pop(u, set())
-        simple: list[tuple[str, dict[str, Any], Any]] = [
-            ("Datapath_Binding", st.datapaths, self._datapath),
-            ("Port_Binding", st.ports, self._port),
-            ("Multicast_Group", st.mcast_groups, self._mcast),
-            ("Logical_Flow", st.lflows, self._lflow),
-            ("MAC_Binding", st.mac_bindings, self._mac_binding),
+        simple: list[tuple[str, dict[str, Any], Any, dict[str, Any]]] = [
+            ("Datapath_Binding", st.datapaths, self._datapath, d.datapaths),
+            ("Port_Binding", st.ports, self._port, d.ports),
+            ("Multicast_Group", st.mcast_groups, self._mcast, d.mcast_groups),
+            ("Logical_Flow", st.lflows, self._lflow, d.lflows),
+            ("MAC_Binding", st.mac_bindings, self._mac_binding, d.mac_bindings),
         ]
-        for table, target, conv in simple:
+        for table, target, conv, changed in simple:
             tc = ch[table]
             for u, r in [*tc.inserted.items(), *tc.modified.items()]:
+                changed.setdefault(u, target.get(u))
                 target[u] = conv(r)
                 n += 1
             for u in tc.deleted:
-                target.pop(u, None)
+                changed.setdefault(u, target.pop(u, None))
                 n += 1
         for u in regroup:
             lf = tables["Logical_Flow"].rows.get(u)
             if lf is not None:
+                d.lflows.setdefault(u, st.lflows.get(u))
                 st.lflows[u] = self._lflow(lf)
                 n += 1
-        for table, target, col in (("Address_Set", st.address_sets, "addresses"),
-                                   ("Port_Group", st.port_groups, "ports")):
+        for table, target, col, names in (("Address_Set", st.address_sets, "addresses",
+                                           d.address_sets),
+                                          ("Port_Group", st.port_groups, "ports",
+                                           d.port_groups)):
             tc = ch[table]
             for r in tc.deleted.values():
                 target.pop(r.raw("name"), None)
-            for r in [*tc.inserted.values(), *tc.modified.values()]:
+                names.add(r.raw("name"))
+            for u, r in [*tc.inserted.items(), *tc.modified.items()]:
+                old = tc.old.get(u, {}).get("name")
+                if isinstance(old, str):  # renamed
+                    target.pop(old, None)
+                    names.add(old)
                 target[r.raw("name")] = tuple(r.raw(col))
+                names.add(r.raw("name"))
         self.changed = n
+        self.pending.merge(d)
         return st
+
+    def _apply_chassis(self, ch: ChangeSet, tables: Mapping[str, Table], d: M.SbDelta) -> int:
+        """Chassis and Encap rows are few: their view is rebuilt on any change and the
+        names whose view differs are reported.  Ports name their chassis through these
+        rows, so a chassis that appears, goes or is renamed re-converts the ports that
+        refer to it (a scan, but a rare one)."""
+        tcc, tce = ch["Chassis"], ch["Encap"]
+        if not tcc and not tce:
+            return 0
+        st = self.state
+        before = dict(self.chassis_names)
+        for u, r in [*tcc.inserted.items(), *tcc.modified.items()]:
+            self.chassis_names[u] = r.raw("name")
+        for u in tcc.deleted:
+            self.chassis_names.pop(u, None)
+        new = {r.raw("name"): self._chassis(r, tables["Encap"])
+               for r in tables["Chassis"].rows.values()}
+        d.chassis |= {c for c in st.chassis.keys() | new.keys()
+                      if st.chassis.get(c) != new.get(c)}
+        st.chassis = new
+        renamed = {u for u in before.keys() | self.chassis_names.keys()
+                   if before.get(u) != self.chassis_names.get(u)}
+        n = len(new)
+        if renamed:
+            for u, r in tables["Port_Binding"].rows.items():
+                if _opt(r.raw("chassis")) in renamed and u in st.ports:
+                    d.ports.setdefault(u, st.ports[u])
+                    st.ports[u] = self._port(r)
+                    n += 1
+        return n
 
 
 # --- the local Open vSwitch ----------------------------------------------------------------

@@ -162,7 +162,12 @@ _FAST_RE = re.compile(
     r"[ \t\n\r\f\v]*(?:"
     r"(?P<id>[A-Za-z_][A-Za-z_.0-9]*)(?![:0-9A-Za-z_.])"
     r"|(?P<dec>[0-9]+)(?![0-9a-zA-Z_.:/])"
-    r"|(?P<op><->|==|!=|<=|>=|&&|\|\||--|[(){}\[\];,=!<>]))")
+    r"|(?P<op><->|==|!=|<=|>=|&&|\|\||--|[(){}\[\];,=!<>])"
+    # Unmasked IPv4 and Ethernet addresses, frequent in northd's flows; an octet with a
+    # leading zero or above 255 is left to the slow path, which reports it.
+    r"|(?P<ip4>(?:(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])\.){3}"
+    r"(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9]))(?![0-9a-zA-Z_.:/])"
+    r"|(?P<mac>[0-9a-fA-F]{2}(?::[0-9a-fA-F]{2}){5})(?![0-9a-zA-Z_.:/]))")
 _FAST_OPS = {**_PUNCT3, **_PUNCT2, **_PUNCT1}
 
 
@@ -180,6 +185,14 @@ def tokenize(s: str) -> list[Token]:
                 append(Token(ID, m.start(g), m.group(g)))
             elif g == "dec":
                 append(Token(INTEGER, m.start(g), int(m.group(g)), None, DEC))
+            elif g == "ip4":
+                a, b, c, d = m.group(g).split(".")
+                append(Token(INTEGER, m.start(g),
+                             (int(a) << 24) | (int(b) << 16) | (int(c) << 8) | int(d), None,
+                             IPV4))
+            elif g == "mac":
+                append(Token(INTEGER, m.start(g), int(m.group(g).replace(":", ""), 16), None,
+                             ETHERNET))
             else:
                 append(Token(_FAST_OPS[m.group("op")], m.start("op")))
             i = m.end()

@@ -208,27 +208,54 @@ class SwitchConnection:
         reply = await self.request(M.echo_request(self.xid(), data))
         return reply[0][8:]
 
+    def _expect(self, xid: int) -> asyncio.Future[list[bytes]]:
+        fut: asyncio.Future[list[bytes]] = asyncio.get_running_loop().create_future()
+        self._pending[xid] = fut
+        return fut
+
     async def bundle(self, msgs: Sequence[bytes], timeout: float = 120.0) -> None:
         """Applies 'msgs' atomically: either every one takes effect or none does.
 
         Open vSwitch checks each message when it is added and applies them at commit;
         a message refused on add would otherwise be silently left out of the commit, so
-        adds are followed by a barrier and any refusal discards the whole bundle."""
+        the adds are followed by a barrier and any refusal discards the whole bundle.  The
+        open request, the adds and that barrier go out together (one round trip), then
+        the commit (a second)."""
         bid = next(self._bundle_ids) & 0xFFFFFFFF
-        await self._bundle_ctrl(bid, M.OFPBCT_OPEN_REQUEST, M.OFPBCT_OPEN_REPLY, timeout)
+        open_xid, barrier_xid = self.xid(), -1
         index: dict[int, int] = {}
-        chunk: list[bytes] = []
-        for i, m in enumerate(msgs):
-            xid = self.xid()
-            index[xid] = i
-            chunk.append(M.bundle_add(xid, bid, m))
-            if len(chunk) >= 256:
-                self.send_many(chunk)
-                chunk = []
-                await self._writer.drain()
-        if chunk:
+        futs = [self._expect(open_xid)]
+        try:
+            chunk = [M.bundle_control(open_xid, bid, M.OFPBCT_OPEN_REQUEST)]
+            for i, m in enumerate(msgs):
+                xid = self.xid()
+                index[xid] = i
+                chunk.append(M.bundle_add(xid, bid, m))
+                if len(chunk) >= 256:
+                    self.send_many(chunk)
+                    chunk = []
+                    await self._writer.drain()
+            barrier_xid = self.xid()
+            futs.append(self._expect(barrier_xid))
+            chunk.append(M.barrier_request(barrier_xid))
             self.send_many(chunk)
-        errors = await self.barrier(timeout)
+            await self._writer.drain()
+            opened: BaseException | None = None
+            try:
+                reply = await asyncio.wait_for(futs[0], timeout)
+                r = M.decode_bundle_control(reply[0])
+                if r.type != M.OFPBCT_OPEN_REPLY or r.bundle_id != bid:
+                    opened = OpenFlowError(f"unexpected bundle reply type {r.type} for "
+                                           f"bundle {r.bundle_id}")
+            except SwitchError as e:
+                opened = e
+            await asyncio.wait_for(futs[1], timeout)
+        finally:
+            self._pending.pop(open_xid, None)
+            self._pending.pop(barrier_xid, None)
+        errors, self._errors = self._errors, []
+        if opened is not None:
+            raise BundleError(f"bundle {bid}: not opened: {opened}", errors, [])
         if errors:
             with contextlib.suppress(OpenFlowError):
                 await self._bundle_ctrl(bid, M.OFPBCT_DISCARD_REQUEST, M.OFPBCT_DISCARD_REPLY,

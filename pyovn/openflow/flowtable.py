@@ -10,16 +10,11 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 
-from pyovn.logical.ofrep import Action, Flow, Match
+from pyovn.logical.ofrep import Action, Flow
 from pyovn.openflow import messages as M
 from pyovn.openflow.actions import ActionEncoder
+from pyovn.openflow.desired import DesiredFlows, FlowKey, flow_key
 from pyovn.openflow.protocol import OpenFlowError
-
-FlowKey = tuple[int, int, Match]
-
-
-def flow_key(f: Flow) -> FlowKey:
-    return (f.table, f.priority, f.match)
 
 
 def index_flows(flows: Iterable[Flow]) -> dict[FlowKey, Flow]:
@@ -89,6 +84,37 @@ class FlowTable:
 
     def committed(self, desired: dict[FlowKey, Flow]) -> None:
         self.installed = desired
+
+    def sync_desired(self, desired: DesiredFlows, keys: Iterable[FlowKey],
+                     xid: Callable[[], int], encoder: ActionEncoder | None = None
+                     ) -> tuple[dict[FlowKey, Flow | None], list[bytes]]:
+        """The messages for the keys of 'desired' that changed ('keys', its dirty set):
+        work in proportion to the change.  Returns what each key will hold once they are
+        accepted (None: nothing), for 'apply'."""
+        d = FlowDiff()
+        changes: dict[FlowKey, Flow | None] = {}
+        for k in keys:
+            want = desired.resolve(k)
+            have = self.installed.get(k)
+            if want is None:
+                if have is not None:
+                    d.deletes.append(have)
+                    changes[k] = None
+            elif have is None or have.cookie != want.cookie:
+                d.adds.append(want)
+                changes[k] = want
+            elif not _same_actions(have.actions, want.actions):
+                d.modifies.append(want)
+                changes[k] = want
+        return changes, diff_messages(d, xid, encoder)
+
+    def apply(self, changes: Mapping[FlowKey, Flow | None]) -> None:
+        """Records changes from 'sync_desired' once the switch has accepted them."""
+        for k, f in changes.items():
+            if f is None:
+                self.installed.pop(k, None)
+            else:
+                self.installed[k] = f
 
     def clear(self) -> None:
         """After a reconnect the switch's table is unknown: start from empty (and send a

@@ -97,11 +97,12 @@ def test_diff_adds_modifies_deletes() -> None:
 def test_plan_is_empty_when_nothing_changed_and_fresh_replaces_everything() -> None:
     ctx = CompileContext()
     flows = compile_(ctx, LB)
-    p = G.plan(flows, ctx.groups, ctx.meters, {}, G.Installed(), xids(), ENC)
+    p = G.plan(G.used_ids(flows), ctx.groups, ctx.meters, {}, G.Installed(), xids(), ENC)
     assert len(p.bundle_head) == 1 and not p.bundle_tail
-    again = G.plan(flows, ctx.groups, ctx.meters, {}, p.installed, xids(), ENC)
+    again = G.plan(G.used_ids(flows), ctx.groups, ctx.meters, {}, p.installed, xids(), ENC)
     assert len(again) == 0
-    fresh = G.plan(flows, ctx.groups, ctx.meters, {}, p.installed, xids(), ENC, fresh=True)
+    fresh = G.plan(G.used_ids(flows), ctx.groups, ctx.meters, {}, p.installed, xids(), ENC,
+                   fresh=True)
     # delete every group, add ours; delete every meter
     assert [header(m) for m in fresh.bundle_head] == \
         [(M.P.OFPT_GROUP_MOD, M.OFPGC15_DELETE), (M.P.OFPT_GROUP_MOD, M.OFPGC15_ADD)]
@@ -113,15 +114,15 @@ def test_plan_is_empty_when_nothing_changed_and_fresh_replaces_everything() -> N
 def test_plan_modifies_a_changed_group_and_deletes_an_unused_one_after_the_flows() -> None:
     ctx = CompileContext()
     flows = compile_(ctx, LB)
-    p = G.plan(flows, ctx.groups, ctx.meters, {}, G.Installed(), xids(), ENC)
+    p = G.plan(G.used_ids(flows), ctx.groups, ctx.meters, {}, G.Installed(), xids(), ENC)
     (gid,) = p.installed.groups
     # A recompute (new translator) gives the same id to other backends: modify.
     ctx2 = CompileContext()
     flows2 = compile_(ctx2, "ct_lb_mark(backends=10.0.0.3:80);")
-    p2 = G.plan(flows2, ctx2.groups, ctx2.meters, {}, p.installed, xids(), ENC)
+    p2 = G.plan(G.used_ids(flows2), ctx2.groups, ctx2.meters, {}, p.installed, xids(), ENC)
     assert [header(m) for m in p2.bundle_head] == [(M.P.OFPT_GROUP_MOD, M.OFPGC15_MODIFY)]
     # No flow uses the group any more: deleted, in the tail of the bundle.
-    p3 = G.plan([], ctx2.groups, ctx2.meters, {}, p2.installed, xids(), ENC)
+    p3 = G.plan(G.used_ids([]), ctx2.groups, ctx2.meters, {}, p2.installed, xids(), ENC)
     assert not p3.bundle_head and [header(m) for m in p3.bundle_tail] == \
         [(M.P.OFPT_GROUP_MOD, M.OFPGC15_DELETE)]
     assert struct.unpack_from("!I", p3.bundle_tail[0], 12)[0] == gid
@@ -146,7 +147,7 @@ def _canon(desc: str) -> str:
 def test_group_mod_decodes_to_the_description(actions: str) -> None:
     ctx = CompileContext()
     flows = compile_(ctx, actions, "ip4 && tcp")
-    p = G.plan(flows, ctx.groups, ctx.meters, {}, G.Installed(), xids(), ENC)
+    p = G.plan(G.used_ids(flows), ctx.groups, ctx.meters, {}, G.Installed(), xids(), ENC)
     (msg,) = p.bundle_head
     (desc,) = ctx.groups.ids
     text = ofp_print(msg)
@@ -159,7 +160,7 @@ def test_meter_mods_decode() -> None:
     flows = compile_(ctx, 'set_meter(100, 10); set_meter(5); '
                           'log(name="x", meter="m1", verdict=allow); next;')
     named = {"m1": G.sb_meter("pktps", [("drop", 10, 0)])}
-    p = G.plan(flows, ctx.groups, ctx.meters, named, G.Installed(), xids(), ENC)
+    p = G.plan(G.used_ids(flows), ctx.groups, ctx.meters, named, G.Installed(), xids(), ENC)
     texts = sorted(ofp_print(m) for m in p.before_bundle)
     ids = ctx.meters.ids
     assert texts == sorted([
@@ -177,7 +178,8 @@ def test_fwd_group_with_liveness_watches_the_tunnel() -> None:
     ep = EncodeParams(lookup_port=ports.get, tunnel_ofport=lambda p: 10 if p == "p2" else None)
     acts = tuple(encode_actions(parse_actions(
         'fwd_group(liveness="true", childports="p1", "p2");').actions, ep))
-    p = G.plan([O.Flow(8, 1, O.Match(), acts)], ep.groups, ep.meters, {}, G.Installed(),
+    p = G.plan(G.used_ids([O.Flow(8, 1, O.Match(), acts)]), ep.groups, ep.meters, {},
+               G.Installed(),
                xids(), ENC)
     (msg,) = p.bundle_head
     text = ofp_print(msg)
@@ -212,7 +214,7 @@ def test_sb_meter_flags_follow_unit_and_burst() -> None:
 def test_unknown_meter_name_is_reported_not_installed() -> None:
     ctx = CompileContext()
     flows = compile_(ctx, 'log(name="x", meter="nope", verdict=drop); drop;')
-    p = G.plan(flows, ctx.groups, ctx.meters, {}, G.Installed(), xids(), ENC)
+    p = G.plan(G.used_ids(flows), ctx.groups, ctx.meters, {}, G.Installed(), xids(), ENC)
     assert p.installed.meters == {} and not p.before_bundle
     assert p.installed.problems == ["could not find meter named 'nope'"]
 

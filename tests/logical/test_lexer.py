@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ipaddress
+from collections.abc import Callable
 
 import pytest
 from hypothesis import given, settings
@@ -170,3 +171,60 @@ def test_long_flat_expressions_and_action_lists_are_fine() -> None:
     actions = "".join(f"reg{i % 10} = {i};" for i in range(3000)) + " next;"
     flows = Compiler().compile(match, actions, "ingress", 0, 1, 1, CompileContext())
     assert len(flows) == 2 * 3000  # IPv4 and IPv6
+
+
+def test_address_set_fast_path_agrees_with_the_lexer() -> None:
+    """Address-set members that look like plain dotted quads skip the lexer; whatever the
+    input (leading zeros, out-of-range octets, masks, IPv6, junk), both give the same."""
+    import random
+
+    from pyovn.logical import expr as E
+
+    rng = random.Random(5)
+    cases = ["10.0.0.1", "0.0.0.0", "255.255.255.255", " 1.2.3.4 ", "01.2.3.4", "256.1.1.1",
+             "1.2.3", "1.2.3.4/24", "1.2.3.0/24", "fe80::1", "00:11:22:33:44:55",
+             "1.2.3.4.5", "", "abc", "1.2.3.04", "1.2.3.4\n", "\uff11.2.3.4",
+             "\u00a01.2.3.4", "1.2.3.4\u2003"]
+    cases += [".".join(str(rng.randint(0, 300)) for _ in range(4)) for _ in range(500)]
+    for c in cases:
+        assert E._address_constant(c) == E._lexed_address_constant(c), repr(c)
+
+
+def _slow_only(s: str) -> list[tuple[object, ...]]:
+    from pyovn.logical.lexer import _slow_token
+
+    toks: list[lx.Token] = []
+    i = 0
+    while i >= 0:
+        i = _slow_token(s, i, toks.append)
+    return [(t.type, t.pos, t.value, t.mask, t.fmt) for t in toks]
+
+
+def _either(f: Callable[[], list[tuple[object, ...]]]) -> object:
+    try:
+        return f()
+    except lx.LexError as e:
+        return ("error", str(e))
+
+
+def test_fast_path_tokens_equal_the_general_lexer_on_the_corpus_and_noise() -> None:
+    """The one-regex fast path (identifiers, decimals, operators, plain IPv4 and MAC
+    addresses) must give exactly the tokens, positions and errors of the general path."""
+    import random
+
+    from tests.logical import corpus
+
+    texts: list[str] = []
+    for lf in corpus.load()["flows"]:
+        texts += [lf["match"], lf["actions"]]
+    rng = random.Random(9)
+    pieces = ["10.0.0.1", "010.0.0.1", "256.0.0.1", "1.2.3.4/24", "1.2.3.4:80", "a:b",
+              "00:11:22:33:44:55", "0A:0b:0C:0d:0E:0f", "00:11:22:33:44:55/ff:ff:ff:00:00:00",
+              "fe80::1", "ab", "1.2.3.4.5", "1.2.3", "==", "&&", "{", "}", ",", " ", "\t",
+              "0x1f", "12", "eth.src", '"p1"', "$as1", "@pg", "1.2.3.4..", "aa:bb:cc:dd:ee:ff:0"]
+    for _ in range(3000):
+        texts.append("".join(rng.choice(pieces) for _ in range(rng.randint(1, 6))))
+    for t in texts:
+        fast = _either(lambda t=t: [(x.type, x.pos, x.value, x.mask, x.fmt)  # type: ignore[misc]
+                                    for x in lx.tokenize(t)])
+        assert fast == _either(lambda t=t: _slow_only(t)), t  # type: ignore[misc]
