@@ -26,6 +26,7 @@ from pyovn.controller.ct_zones import zones_from_external_ids
 from pyovn.controller.incremental import ControllerCore
 from pyovn.controller.ofencode import ControllerEncoder
 from pyovn.controller.pinctrl import Pinctrl
+from pyovn.controller.pinctrl_garp import GarpAnnouncer
 from pyovn.controller.state import SbMirror, find_bridge, local_state, open_vswitch_row
 from pyovn.openflow import FlowTable, SwitchConnection
 from pyovn.openflow import messages as M
@@ -100,6 +101,7 @@ class Controller:
         self.pinctrl: Pinctrl | None = None
         self._wake = asyncio.Event()
         self._pin_task: asyncio.Task[None] | None = None
+        self.garp = GarpAnnouncer()  # gratuitous ARP/RARP (pinctrl_garp.py)
         self.stats: dict[str, Any] = {"iterations": 0, "flow_mods": 0, "bundles": 0,
                                       "last_compute_ms": 0.0, "last_install_ms": 0.0,
                                       "untranslated": 0, "recomputes": 0}
@@ -200,6 +202,7 @@ class Controller:
                 if seqs == self._seqs():
                     await self._wait(seqs, 0.5 if retry else 5.0)
         finally:
+            self.garp.close()
             if self._pin_task is not None:
                 self._pin_task.cancel()
             if self.conn is not None:
@@ -299,6 +302,7 @@ class Controller:
         if installed is None:
             return True
         self.installed = installed
+        self.garp.refresh(local, self.mirror.state, b, self.sb.tables, self.conn)
         sb_ok, ovs_ok = await asyncio.gather(
             self._sb_writes(b, local.encap_type, local.encap_ips, cfg, nb_cfg),
             self._ovs_txn(lambda txn: OV.sync_installed(txn, self.ovs.tables, self.installed)))
