@@ -10,12 +10,29 @@ patch ports (a router and the switches behind it): packets cross them on this ch
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass, field
 
+from pyovn.controller.ha import ha_group_is_active
 from pyovn.controller.model import LocalState, PortBinding, SbState
 
 # Port types bound to a chassis through an interface (claimed by the chassis).
 VIF_TYPES = frozenset({"", "virtual"})
+# Port types a chassis releases when it no longer has them.
+RELEASED_TYPES = frozenset({*VIF_TYPES, "l3gateway", "chassisredirect"})
+
+
+def is_gateway_member(pb: PortBinding, me: str) -> bool:
+    """A chassisredirect port whose HA group has this chassis: its router is local here
+    even while another member is active, so that a failover finds it ready."""
+    return pb.type == "chassisredirect" and any(c == me for _, c in pb.ha_chassis)
+
+
+def is_active_gateway(pb: PortBinding, me: str, active_tunnels: Collection[str]) -> bool:
+    """A chassisredirect port this chassis must bind: the active member of its HA chassis
+    group (ha.py) is this chassis."""
+    return pb.type == "chassisredirect" and bool(pb.ha_chassis) and \
+        ha_group_is_active(pb.ha_chassis, pb.ha_ref_chassis, active_tunnels, me)
 
 
 @dataclass
@@ -28,6 +45,7 @@ class Bindings:
     claims: set[str] = field(default_factory=set)  # logical ports to bind here
     releases: set[str] = field(default_factory=set)  # bound here but no longer local
     remote: dict[str, str] = field(default_factory=dict)  # port on a local dp -> chassis
+    redirects: set[str] = field(default_factory=set)  # chassisredirect ports active here
 
     def local_ports(self) -> set[str]:
         return set(self.vifs) | set(self.containers) | set(self.localnets)
@@ -56,24 +74,35 @@ def compute_bindings(local: LocalState, sb: SbState) -> Bindings:
         elif pb.type == "localport" and iface is not None:
             assert iface.ofport is not None
             b.vifs[pb.logical_port] = iface.ofport
+    # A container rides on a VIF claimed by the first pass, never on another container:
+    # checking against the claims as they grow would make a container of a container
+    # depend on the order of the rows (and find no OpenFlow port for its parent).
+    vif_claims = frozenset(b.claims)
     for pb in sb.ports.values():
-        if pb.parent_port and pb.tag is not None and pb.parent_port in b.claims:
+        if pb.parent_port and pb.tag is not None and pb.parent_port in vif_claims:
             b.containers[pb.logical_port] = (b.vifs[pb.parent_port], pb.tag)
             b.claims.add(pb.logical_port)
     # A gateway router's ports are bound to its chassis (as ovn-controller does): the
-    # other chassis find where to tunnel them by Port_Binding.chassis.
+    # other chassis find where to tunnel them by Port_Binding.chassis.  So is a
+    # distributed gateway port's chassisredirect port, by the active member of its HA
+    # chassis group.
+    active = local.active_tunnels()
     for pb in sb.ports.values():
         if pb.type == "l3gateway" and pb.options.get("l3gateway-chassis") == me:
             b.claims.add(pb.logical_port)
+        elif is_active_gateway(pb, me, active):
+            b.claims.add(pb.logical_port)
+            b.redirects.add(pb.logical_port)
     for pb in sb.ports.values():
         if pb.chassis == me and pb.logical_port not in b.claims and \
-                (pb.type in VIF_TYPES or pb.type == "l3gateway" or pb.parent_port):
+                (pb.type in RELEASED_TYPES or pb.parent_port):
             b.releases.add(pb.logical_port)
 
     # Local datapaths: those with a local port or a gateway router bound here, then the
     # closure over patch peers.
     todo = [sb.ports[u].datapath for u in sb.ports
             if sb.ports[u].logical_port in b.vifs or sb.ports[u].logical_port in b.containers
+            or is_gateway_member(sb.ports[u], me)
             or (sb.ports[u].type == "l3gateway"
                 and sb.ports[u].options.get("l3gateway-chassis") == me)]
     peers_of: dict[str, list[str]] = {}
@@ -101,6 +130,7 @@ def compute_bindings(local: LocalState, sb: SbState) -> Bindings:
                 if ofport is not None:
                     b.localnets[pb.logical_port] = ofport
         elif pb.chassis and pb.chassis != me and pb.logical_port not in b.vifs \
+                and pb.logical_port not in b.redirects \
                 and pb.type in (*VIF_TYPES, "l3gateway", "chassisredirect"):
             b.remote[pb.logical_port] = pb.chassis
     return b

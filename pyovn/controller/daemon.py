@@ -19,6 +19,7 @@ import time
 from typing import Any
 
 from pyovn.controller import groups as G
+from pyovn.controller import ha as HA
 from pyovn.controller import ovs as OV
 from pyovn.controller import sbwrite as SW
 from pyovn.controller.binding import Bindings
@@ -27,7 +28,13 @@ from pyovn.controller.incremental import ControllerCore
 from pyovn.controller.ofencode import ControllerEncoder
 from pyovn.controller.pinctrl import Pinctrl
 from pyovn.controller.pinctrl_garp import GarpAnnouncer
-from pyovn.controller.state import SbMirror, find_bridge, local_state, open_vswitch_row
+from pyovn.controller.state import (
+    SbMirror,
+    find_bridge,
+    ha_groups,
+    local_state,
+    open_vswitch_row,
+)
 from pyovn.openflow import FlowTable, SwitchConnection
 from pyovn.openflow import messages as M
 from pyovn.openflow import protocol as P
@@ -282,12 +289,17 @@ class Controller:
         # does not see yet, and they would come back renumbered (losing their connections).
         self.zones = core.zones
         b = core.bindings
-        wanted = {c: self.mirror.state.chassis[c] for c in b.remote_chassis()
-                  if c in self.mirror.state.chassis}
+        # Tunnels to the chassis sharing a datapath, and to those this one runs BFD with
+        # (gateway HA groups: who is active depends on it, see ha.py).
+        bfd = HA.bfd_chassis(self.chassis, ha_groups(self.sb.tables))
+        chassis = self.mirror.state.chassis
+        wanted = {c: chassis[c] for c in b.remote_chassis() | bfd if c in chassis}
+        bfd_settings = HA.bfd_settings(SW.sb_options(self.sb.tables))
 
         def ovs_writes(txn: Any) -> bool:
             t = self.ovs.tables
             changed = OV.sync_tunnels(txn, t, self.br_int, wanted, local.encap_type)
+            changed |= OV.sync_bfd(txn, t, self.br_int, bfd, bfd_settings)
             changed |= OV.sync_localnet_patches(txn, t, self.br_int, b.wanted_localnets)
             changed |= OV.sync_zones(txn, t, self.br_int, core.zones)
             return changed

@@ -25,7 +25,7 @@ from pyovn.controller.lflow import LflowCompiler, LflowStats, port_group_deps
 from pyovn.controller.mac_binding import binding_flows, binding_key
 from pyovn.controller.model import LocalState, PortBinding, SbDelta, SbState
 from pyovn.controller.physical import PhysicalFlows
-from pyovn.controller.runtime import Runtime, compute_runtime, runtime_changes
+from pyovn.controller.runtime import Runtime, RuntimeTracker
 from pyovn.logical import ofrep as O
 from pyovn.openflow.desired import DesiredFlows
 
@@ -80,6 +80,7 @@ class ControllerCore:
         self.desired = DesiredFlows()
         self.deps: DepIndex[Owner] = DepIndex()
         self.rt: Runtime | None = None
+        self.tracker = RuntimeTracker()
         self.sb = SbState()
         # Indexes of the SB state, maintained from deltas.
         self.by_name: dict[str, PortBinding] = {}
@@ -119,7 +120,10 @@ class ControllerCore:
         t0 = time.perf_counter()
         stats = RunStats()
         full = full or delta is None or delta.full or self.rt is None or sb is not self.sb
-        rt = compute_runtime(local, sb, zones)
+        # A full run starts the tracker over too (compute_runtime is its reference); so does
+        # a failed update (the tracker forgot what it had half-applied).
+        full = full or self.tracker.rt is None
+        rt, rt_changed = self.tracker.update(local, sb, zones, None if full else delta)
         t1 = time.perf_counter()
         stats.seconds["runtime"] = t1 - t0
         if full:
@@ -131,9 +135,15 @@ class ControllerCore:
             assert delta is not None and self.rt is not None
             old_rt = self.rt
             dirty = self._index(delta)
-            changed = runtime_changes(old_rt, rt) | self._delta_deps(delta)
+            changed = rt_changed | self._delta_deps(delta)
             dirty |= self.deps.owners(changed)
-            dirty |= self._structural(old_rt, rt, delta)
+            # Owners that come or go with the local datapaths and the tunnels: the tracker
+            # updates the Runtime in place (old_rt is rt), so its keys say which.
+            for k in rt_changed:
+                if k[0] == "localdp":
+                    dirty |= self._owners_on(str(k[1]))
+                elif k[0] == "tunnel":
+                    dirty.add(("tunnel", str(k[1])))
         self.rt = rt
         t2 = time.perf_counter()
         stats.seconds["changes"] = t2 - t1

@@ -33,6 +33,10 @@ class PortBinding:
     mac: tuple[str, ...] = ()
     requested_chassis: str | None = None  # chassis name (options or column)
     up: bool = False
+    # The HA chassis group (or legacy Gateway_Chassis rows) of a chassisredirect or external
+    # port: (priority, chassis name or None), and the group's ref_chassis (see ha.py).
+    ha_chassis: tuple[tuple[int, str | None], ...] = ()
+    ha_ref_chassis: tuple[str, ...] = ()
 
     @property
     def cookie(self) -> int:
@@ -184,6 +188,7 @@ class Interface:
     type: str = ""
     tunnel_chassis: str | None = None  # our tunnel ports: external_ids:ovn-chassis-id
     localnet: str | None = None  # our patch ports: external_ids:ovn-localnet-port
+    bfd_up: bool = False  # a tunnel whose BFD session is up (bfd_status:state=up)
 
 
 @dataclass
@@ -207,6 +212,11 @@ class LocalState:
     def tunnel_ofports(self) -> dict[str, int]:
         return {i.tunnel_chassis: i.ofport for i in self.interfaces.values()
                 if i.tunnel_chassis and i.ofport is not None and i.ofport > 0}
+
+    def active_tunnels(self) -> frozenset[str]:
+        """Chassis reachable through a tunnel with BFD up (ha.py's active_tunnels)."""
+        return frozenset(i.tunnel_chassis for i in self.interfaces.values()
+                         if i.tunnel_chassis and i.bfd_up)
 
     def localnet_ofports(self) -> dict[str, int]:
         return {i.localnet: i.ofport for i in self.interfaces.values()

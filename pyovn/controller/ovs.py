@@ -18,7 +18,7 @@ OVS_TABLES: dict[str, list[str]] = {
                      "datapath_types"],
     "Bridge": ["name", "ports", "fail_mode", "external_ids", "other_config", "datapath_type"],
     "Port": ["name", "interfaces", "external_ids"],
-    "Interface": ["name", "type", "options", "external_ids", "ofport"],
+    "Interface": ["name", "type", "options", "external_ids", "ofport", "bfd", "bfd_status"],
 }
 
 
@@ -139,6 +139,30 @@ def _tunnel_matches(tables: Mapping[str, Table], port: Row, enc: tuple[str, str]
                 i.raw("options").get("remote_ip") == enc[1]:
             return True
     return False
+
+
+def sync_bfd(txn: Transaction, tables: Mapping[str, Table], br_int: str,
+             chassis: set[str], settings: Mapping[str, str]) -> bool:
+    """BFD on the tunnels to 'chassis' (ha.bfd_chassis) with 'settings' (ha.bfd_settings),
+    off on the other tunnels (ovn-controller's bfd_run)."""
+    br = find_bridge(tables, br_int)
+    if br is None:
+        return False
+    changed = False
+    for p in _ports_of(tables, br):
+        ch = p.raw("external_ids").get("ovn-chassis-id")
+        if not ch:
+            continue
+        for iu in p.raw("interfaces"):
+            i = tables["Interface"].rows.get(iu)
+            if i is None:
+                continue
+            have = dict(i.raw("bfd"))
+            want = dict(settings) if ch in chassis else {}
+            if have != want:
+                i.bfd = want
+                changed = True
+    return changed
 
 
 def sync_localnet_patches(txn: Transaction, tables: Mapping[str, Table], br_int: str,

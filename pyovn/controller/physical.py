@@ -206,6 +206,8 @@ class PhysicalFlows:
             self._local_port(dp, pb, _int(role, 1), _int(role, 2))
         elif kind == "localnet":
             self._localnet(dp, pb, _int(role, 1))
+        elif kind == "redirect":
+            self._redirect(dp, pb)
         elif pb.type == "patch" or (pb.type == "l3gateway" and kind != "remote"):
             self._patch(dp, pb)
         elif kind == "remote":
@@ -297,6 +299,17 @@ class PhysicalFlows:
                  O.Resubmit(O.OFTABLE_LOG_INGRESS_PIPELINE)]
         self.add(O.OFTABLE_LOG_TO_PHY, 100, _port_match(dp, pb.key), [O.Clone(tuple(acts))],
                  pb.cookie)
+
+    def _redirect(self, dp: Datapath, pb: PortBinding) -> None:
+        """A chassisredirect port active on this chassis (its gateway): what the logical
+        pipeline sends to it leaves through its distributed port (options:distributed-
+        port), here, with the router's NAT zones."""
+        dist = self._port_named(pb.options.get("distributed-port", ""))
+        if dist is None or dist.datapath != pb.datapath:
+            return
+        self.add(O.OFTABLE_LOCAL_OUTPUT, 100, _port_match(dp, pb.key),
+                 [_load(S.LOG_OUTPORT, dist.key), *self._zone_loads(pb, port_zone=False),
+                  O.Resubmit(O.OFTABLE_CHECK_LOOPBACK)], pb.cookie)
 
     def _localnet_of(self, dp: Datapath) -> PortBinding | None:
         self.deps.add(("localnet_of", dp.uuid))

@@ -18,6 +18,8 @@ SB_COLUMNS: dict[str, list[str] | None] = {
     "Logical_Flow": None, "Logical_DP_Group": None, "MAC_Binding": None,
     "Address_Set": None, "Port_Group": None, "DHCP_Options": None, "DHCPv6_Options": None,
     "DNS": None,  # dns_lookup answers from it (pinctrl)
+    # Who claims a chassisredirect port (ha.py).
+    "HA_Chassis_Group": None, "HA_Chassis": None, "Gateway_Chassis": None,
 }
 
 
@@ -162,6 +164,11 @@ def ack_nb_cfg(txn: Transaction, tables: Mapping[str, Table], name: str, nb_cfg:
     cp.nb_cfg = nb_cfg
     cp.nb_cfg_timestamp = int(time.time() * 1000)
     return True
+
+
+def sb_options(tables: Mapping[str, Table]) -> dict[str, str]:
+    rows = list(tables["SB_Global"].rows.values())
+    return dict(rows[0].raw("options")) if rows else {}
 
 
 def sb_nb_cfg(tables: Mapping[str, Table]) -> int:

@@ -9,6 +9,7 @@ from typing import Any
 from pyovn.controller import model as M
 from pyovn.ovsdb.idl import ChangeSet, Row, Table
 
+HA_TABLES = ("HA_Chassis_Group", "HA_Chassis", "Gateway_Chassis")
 SB_TABLES = ("Chassis", "Encap", "Datapath_Binding", "Port_Binding", "Multicast_Group",
              "Logical_Flow", "Logical_DP_Group", "MAC_Binding", "Address_Set", "Port_Group")
 
@@ -29,6 +30,8 @@ class SbMirror:
         self.dp_groups: dict[str, tuple[str, ...]] = {}
         self.lflows_by_group: dict[str, set[str]] = {}
         self.changed = 0  # rows converted by the last call
+        self.tables: Mapping[str, Table] = {}
+        self.ha_ports: set[str] = set()  # Port_Binding uuids with HA chassis (see _ha)
         self.pending = M.SbDelta(full=True)  # what changed since take_delta()
 
     # --- conversions ---------------------------------------------------------------------
@@ -43,11 +46,40 @@ class SbMirror:
         req = opts.get("requested-chassis") or None
         ch = _opt(r.raw("chassis"))
         tag = _opt(r.raw("tag"))
+        members, refs = self._ha(r)
+        if r.raw("ha_chassis_group") or r.raw("gateway_chassis"):
+            self.ha_ports.add(r.uuid)
+        else:
+            self.ha_ports.discard(r.uuid)
         return M.PortBinding(
             r.uuid, r.raw("logical_port"), r.raw("datapath"), int(r.raw("tunnel_key")),
             r.raw("type"), self.chassis_names.get(ch) if ch else None,
             _opt(r.raw("parent_port")) or None, None if tag is None else int(tag), opts,
-            tuple(r.raw("mac")), req, bool(_opt(r.raw("up"))))
+            tuple(r.raw("mac")), req, bool(_opt(r.raw("up"))), members, refs)
+
+    def _ha(self, r: Row) -> tuple[tuple[tuple[int, str | None], ...], tuple[str, ...]]:
+        """A port's HA chassis group members and ref_chassis, or its legacy Gateway_Chassis
+        rows (northd 23.03 writes the group)."""
+        t = self.tables
+        names = self.chassis_names
+        members: list[tuple[int, str | None]] = []
+        refs: tuple[str, ...] = ()
+        grp = _opt(r.raw("ha_chassis_group"))
+        g = t["HA_Chassis_Group"].rows.get(grp) if grp and "HA_Chassis_Group" in t else None
+        if g is not None:
+            for u in g.raw("ha_chassis"):
+                h = t["HA_Chassis"].rows.get(u)
+                if h is not None:
+                    c = _opt(h.raw("chassis"))
+                    members.append((int(h.raw("priority")), names.get(c) if c else None))
+            refs = tuple(sorted(names[c] for c in g.raw("ref_chassis") if c in names))
+        elif "Gateway_Chassis" in t:
+            for u in r.raw("gateway_chassis"):
+                h = t["Gateway_Chassis"].rows.get(u)
+                if h is not None:
+                    c = _opt(h.raw("chassis"))
+                    members.append((int(h.raw("priority")), names.get(c) if c else None))
+        return tuple(sorted(members, key=lambda m: (-m[0], m[1] or ""))), refs
 
     def _lflow(self, r: Row) -> M.LogicalFlow:
         dp = _opt(r.raw("logical_datapath"))
@@ -74,6 +106,7 @@ class SbMirror:
 
     def rebuild(self, tables: Mapping[str, Table]) -> M.SbState:
         self.__init__()  # type: ignore[misc]
+        self.tables = tables
         for r in tables["Chassis"].rows.values():
             self.chassis_names[r.uuid] = r.raw("name")
         for r in tables["Logical_DP_Group"].rows.values():
@@ -111,6 +144,7 @@ class SbMirror:
         """Applies one change set, in work proportional to it, and adds what changed to
         the pending delta."""
         st = self.state
+        self.tables = tables
         d = M.SbDelta()
         n = self._apply_chassis(ch, tables, d)
         tc = ch["Logical_DP_Group"]
@@ -137,6 +171,16 @@ class SbMirror:
             for u in tc.deleted:
                 changed.setdefault(u, target.pop(u, None))
                 n += 1
+        if any(ch[t] for t in HA_TABLES):
+            # Few rows (gateway ports): their groups are converted again on any change.
+            for u in list(self.ha_ports):
+                pbr = tables["Port_Binding"].rows.get(u)
+                if pbr is None:
+                    self.ha_ports.discard(u)
+                elif u in st.ports:
+                    d.ports.setdefault(u, st.ports[u])
+                    st.ports[u] = self._port(pbr)
+                    n += 1
         for u in regroup:
             lf = tables["Logical_Flow"].rows.get(u)
             if lf is not None:
@@ -186,11 +230,32 @@ class SbMirror:
         n = len(new)
         if renamed:
             for u, r in tables["Port_Binding"].rows.items():
-                if _opt(r.raw("chassis")) in renamed and u in st.ports:
+                if (_opt(r.raw("chassis")) in renamed or u in self.ha_ports) and u in st.ports:
                     d.ports.setdefault(u, st.ports[u])
                     st.ports[u] = self._port(r)
                     n += 1
         return n
+
+
+def ha_groups(tables: Mapping[str, Table]) -> list[tuple[list[str], list[tuple[str, bool]]]]:
+    """Every HA chassis group as ha.bfd_chassis reads it: member chassis names and the
+    ref_chassis with their other_config:is-remote (a few rows: gateways)."""
+    if "HA_Chassis_Group" not in tables:
+        return []
+    chassis = tables["Chassis"].rows
+    ha = tables["HA_Chassis"].rows
+    out = []
+    for g in tables["HA_Chassis_Group"].rows.values():
+        members = []
+        for u in g.raw("ha_chassis"):
+            h = ha.get(u)
+            c = chassis.get(_opt(h.raw("chassis"))) if h is not None else None
+            if c is not None:
+                members.append(c.raw("name"))
+        refs = [(c.raw("name"), c.raw("other_config").get("is-remote") == "true")
+                for c in (chassis.get(u) for u in g.raw("ref_chassis")) if c is not None]
+        out.append((members, refs))
+    return out
 
 
 # --- the local Open vSwitch ----------------------------------------------------------------
@@ -229,8 +294,13 @@ def local_state(tables: Mapping[str, Table], chassis: str, br_int: str) -> M.Loc
                 continue
             iext = i.raw("external_ids")
             ofport = _opt(i.raw("ofport"))
+            # A tunnel counts as active (ha.py) when OVN enabled BFD on it and the
+            # session is up, as in ovn-controller's bfd_calculate_active_tunnels.
+            bfd_up = i.raw("bfd").get("enable") == "true" and \
+                i.raw("bfd_status").get("state") == "up"
             st.interfaces[i.raw("name")] = M.Interface(
                 i.raw("name"), None if ofport is None else int(ofport),
                 iext.get("iface-id") or None, i.raw("type"),
-                pext.get("ovn-chassis-id") or None, pext.get("ovn-localnet-port") or None)
+                pext.get("ovn-chassis-id") or None, pext.get("ovn-localnet-port") or None,
+                bfd_up)
     return st

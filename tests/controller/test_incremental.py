@@ -42,7 +42,9 @@ def topology() -> tuple[M.LocalState, M.SbState]:
     for name, dp, key, kw in (
             ("rp0", "sw0", 3, {"type": "patch", "options": {"peer": "lrp0"}}),
             ("lrp0", "lr0", 1, {"type": "patch", "options": {"peer": "rp0"}}),
-            ("cr-lrp0", "lr0", 2, {"type": "chassisredirect", "chassis": "hv2"}),
+            ("cr-lrp0", "lr0", 2, {"type": "chassisredirect", "chassis": "hv2",
+                                   "options": {"distributed-port": "lrp0"},
+                                   "ha_chassis": ((20, "hv2"), (10, "hv1"))}),
             ("ln1", "sw1", 2, {"type": "localnet", "options": {"network_name": "phys"}}),
             ("c1", "sw0", 4, {"parent_port": "vm1", "tag": 10})):
         sb.ports[uid(name)] = M.PortBinding(uid(name), name, uid(dp), key, **kw)  # type: ignore[arg-type]
@@ -116,6 +118,13 @@ def _mutate_sb(rng: random.Random, sb: M.SbState, i: int) -> None:
     elif k == 10:
         u = uid(rng.choice(DPS))
         sb.datapaths[u] = replace(sb.datapaths[u], key=rng.randint(1, 6))
+    elif k == 11 and rng.random() < 0.5:
+        # The gateway moves: who is active for cr-lrp0's HA chassis group.
+        u = uid("cr-lrp0")
+        if u in sb.ports:
+            sb.ports[u] = replace(sb.ports[u], ha_chassis=rng.choice(
+                [((20, "hv2"), (10, "hv1")), ((20, "hv1"),), ((30, "hv1"), (5, None)), ()]),
+                chassis=rng.choice(["hv1", "hv2", None]))
     else:
         u = uid("c1")
         if u in sb.ports:
@@ -140,7 +149,11 @@ def _mutate_local(rng: random.Random, local: M.LocalState) -> None:
         else:
             local.interfaces["ovn-hv3-0"] = M.Interface("ovn-hv3-0", 2, None, "geneve", "hv3")
     elif k == 3:
-        local.encap_type = rng.choice(["geneve", "vxlan"])
+        if rng.random() < 0.5:
+            local.encap_type = rng.choice(["geneve", "vxlan"])
+        elif "ovn-hv2-0" in local.interfaces:  # BFD to hv2 up or down
+            i = local.interfaces["ovn-hv2-0"]
+            local.interfaces["ovn-hv2-0"] = replace(i, bfd_up=not i.bfd_up)
     else:
         if "patch-ln1" in local.interfaces:
             del local.interfaces["patch-ln1"]
@@ -225,6 +238,8 @@ def test_a_port_change_recomputes_only_the_owners_that_read_it() -> None:
 
 def test_datapath_becoming_local_brings_its_flows_and_going_away_removes_them() -> None:
     local, sb = topology()
+    # (hv1 is a standby gateway of lr0 in this topology: that alone would keep it local.)
+    sb.ports[uid("cr-lrp0")] = replace(sb.ports[uid("cr-lrp0")], ha_chassis=())
     sb.lflows[uid("s1")] = lflow("s1", "lr0", 0, 10, "ip4", "next;")
     core = ControllerCore()
     core.run(local, sb, {}, full=True)

@@ -20,7 +20,8 @@ from tests.idl.servers import KINDS, DbServer, missing_tools
 
 SB_SCHEMA = "/usr/share/ovn/ovn-sb.ovsschema"
 TABLES = ("Datapath_Binding", "Port_Binding", "Chassis", "Encap", "Logical_Flow",
-          "Logical_DP_Group", "Multicast_Group", "MAC_Binding", "Address_Set", "Port_Group")
+          "Logical_DP_Group", "Multicast_Group", "MAC_Binding", "Address_Set", "Port_Group",
+          "HA_Chassis_Group", "HA_Chassis")
 
 
 @pytest.fixture(params=KINDS)
@@ -59,7 +60,7 @@ class Writer:
         dps = self._rows(idl, "Datapath_Binding")
         ports = self._rows(idl, "Port_Binding")
         chassis = self._rows(idl, "Chassis")
-        k = rng.randrange(16)
+        k = rng.randrange(19)
         if k == 0 or not dps:
             dp = txn.insert("Datapath_Binding")
             dp.tunnel_key = 100 + n
@@ -134,10 +135,31 @@ class Writer:
             m = txn.insert("Multicast_Group")
             m.datapath, m.name, m.tunnel_key = rng.choice(dps), f"_MC_{n}", 32768 + n
             m.ports = rng.sample(ports, min(len(ports), 2))
-        else:
+        elif k == 13:
             groups = self._rows(idl, "Multicast_Group")
             if groups:
                 rng.choice(groups).ports = rng.sample(ports, min(len(ports), 3))
+        elif k in (16, 17) and chassis:
+            # A gateway port's HA chassis group (priorities, ref_chassis), or a change to one.
+            groups = self._rows(idl, "HA_Chassis_Group")
+            if groups and k == 17:
+                g = rng.choice(groups)
+                members = [idl.tables["HA_Chassis"].rows[u] for u in g.raw("ha_chassis")]
+                if members and rng.random() < 0.5:
+                    rng.choice(members).priority = rng.randint(0, 50)
+                else:
+                    g.ref_chassis = rng.sample(chassis, min(len(chassis), 2))
+            else:
+                g = txn.insert("HA_Chassis_Group")
+                g.name = f"g{n}"
+                hs = []
+                for c in rng.sample(chassis, min(len(chassis), rng.randint(1, 3))):
+                    h = txn.insert("HA_Chassis")
+                    h.chassis, h.priority = [c], rng.randint(0, 50)
+                    hs.append(h)
+                g.ha_chassis = hs
+                p = rng.choice(ports)
+                p.type, p.ha_chassis_group = "chassisredirect", [g]
 
 
 def test_mirror_and_its_delta_follow_a_live_sb(sb_server: DbServer) -> None:
