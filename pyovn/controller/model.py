@@ -87,6 +87,8 @@ class MacBinding:
 class Encap:
     type: str
     ip: str
+    # Encap.options (csum, dst_port): the tunnel port to this chassis carries them.
+    options: tuple[tuple[str, str], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -217,6 +219,11 @@ class LocalState:
         """Chassis reachable through a tunnel with BFD up (ha.py's active_tunnels)."""
         return frozenset(i.tunnel_chassis for i in self.interfaces.values()
                          if i.tunnel_chassis and i.bfd_up)
+
+    def tunnel_types(self) -> dict[int, str]:
+        """Tunnel ofport -> its encapsulation (the Interface type: geneve, vxlan)."""
+        return {i.ofport: i.type for i in self.interfaces.values()
+                if i.tunnel_chassis and i.ofport is not None and i.ofport > 0}
 
     def localnet_ofports(self) -> dict[str, int]:
         return {i.localnet: i.ofport for i in self.interfaces.values()

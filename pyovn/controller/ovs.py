@@ -6,11 +6,16 @@ whose flows are in the switch."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 
 from pyovn.controller.ct_zones import PREFIX as ZONE_PREFIX
-from pyovn.controller.model import Chassis
-from pyovn.controller.state import find_bridge, open_vswitch_row
+from pyovn.controller.model import Chassis, Encap
+from pyovn.controller.state import (
+    find_bridge,
+    local_encap_types,
+    open_vswitch_row,
+    tunnel_chassis_of,
+)
 from pyovn.ovsdb.idl import Row, Table, Transaction
 
 OVS_TABLES: dict[str, list[str]] = {
@@ -85,13 +90,19 @@ def tunnel_port_name(chassis: str, taken: set[str]) -> str:
     return f"{base}-{n}"
 
 
+# ovn-controller's preference when a chassis offers several encapsulations.
+ENCAP_RANK = {"geneve": 3, "stt": 2, "vxlan": 1}
+
+
 def sync_tunnels(txn: Transaction, tables: Mapping[str, Table], br_int: str,
                  wanted: Mapping[str, Chassis], encap_type: str) -> bool:
-    """Tunnel ports to exactly the chassis in 'wanted' (by name), over their encapsulation
-    of our type if they have one, else their first."""
+    """Tunnel ports to exactly the chassis in 'wanted' (by name), as ovn-controller makes
+    them: over the remote's most preferred encapsulation that this chassis also has
+    (ovn-encap-type, else 'encap_type'), none if they share none."""
     br = find_bridge(tables, br_int)
     if br is None:
         return False
+    local_types = set(local_encap_types(tables) or [encap_type])
     changed = False
     have: dict[str, Row] = {}
     names = set()
@@ -99,12 +110,17 @@ def sync_tunnels(txn: Transaction, tables: Mapping[str, Table], br_int: str,
         names.add(p.raw("name"))
         ch = p.raw("external_ids").get("ovn-chassis-id")
         if ch:
-            have[ch] = p
+            have[tunnel_chassis_of(ch)] = p
     keep: set[str] = set()
     for ch, p in have.items():
-        enc = _pick_encap(wanted.get(ch), encap_type)
+        enc = pick_encap(wanted.get(ch), local_types)
         if enc is not None and _tunnel_matches(tables, p, enc):
             keep.add(ch)
+            cid = tunnel_id(ch, enc)
+            if p.raw("external_ids").get("ovn-chassis-id") != cid:
+                # Same tunnel under an older id: relabel it rather than renumber its port.
+                txn.set_key(p, "external_ids", "ovn-chassis-id", cid)
+                changed = True
         else:
             _remove_port(txn, br, p)
             names.discard(p.raw("name"))
@@ -112,31 +128,54 @@ def sync_tunnels(txn: Transaction, tables: Mapping[str, Table], br_int: str,
     for ch, c in sorted(wanted.items()):
         if ch in keep:
             continue
-        enc = _pick_encap(c, encap_type)
+        enc = pick_encap(c, local_types)
         if enc is None:
             continue
         name = tunnel_port_name(ch, names)
         names.add(name)
-        _new_port(txn, br, name, enc[0], {"remote_ip": enc[1], "key": "flow", "csum": "true"},
-                  {"ovn-chassis-id": ch})
+        _new_port(txn, br, name, enc.type, tunnel_options(enc),
+                  {"ovn-chassis-id": tunnel_id(ch, enc)})
         changed = True
     return changed
 
 
-def _pick_encap(c: Chassis | None, encap_type: str) -> tuple[str, str] | None:
-    if c is None or not c.encaps:
+def pick_encap(c: Chassis | None, local_types: Iterable[str]) -> Encap | None:
+    """The remote's encapsulation of the most preferred type this chassis also uses (the
+    first of that type); None if they share no type, which leaves them without a tunnel,
+    as with ovn-controller."""
+    if c is None:
         return None
+    local = set(local_types)
+    best: Encap | None = None
     for e in c.encaps:
-        if e.type == encap_type:
-            return e.type, e.ip
-    return c.encaps[0].type, c.encaps[0].ip
+        if e.type in local and ENCAP_RANK.get(e.type, 0) > \
+                (ENCAP_RANK.get(best.type, 0) if best is not None else 0):
+            best = e
+    return best
 
 
-def _tunnel_matches(tables: Mapping[str, Table], port: Row, enc: tuple[str, str]) -> bool:
+def tunnel_options(enc: Encap) -> dict[str, str]:
+    """The Interface options: the remote's address, the key from the flows, and the
+    remote's csum and dst_port choices (Encap.options), as ovn-controller sets them."""
+    opts = {"remote_ip": enc.ip, "key": "flow"}
+    eo = dict(enc.options)
+    if eo.get("csum") in ("true", "false"):
+        opts["csum"] = eo["csum"]
+    if eo.get("dst_port"):
+        opts["dst_port"] = eo["dst_port"]
+    return opts
+
+
+def tunnel_id(chassis: str, enc: Encap) -> str:
+    """external_ids:ovn-chassis-id as ovn-controller writes it: chassis@remote_ip."""
+    return f"{chassis}@{enc.ip}"
+
+
+def _tunnel_matches(tables: Mapping[str, Table], port: Row, enc: Encap) -> bool:
+    want = tunnel_options(enc)
     for iu in port.raw("interfaces"):
         i = tables["Interface"].rows.get(iu)
-        if i is not None and i.raw("type") == enc[0] and \
-                i.raw("options").get("remote_ip") == enc[1]:
+        if i is not None and i.raw("type") == enc.type and dict(i.raw("options")) == want:
             return True
     return False
 

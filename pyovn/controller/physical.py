@@ -25,6 +25,18 @@ from pyovn.logical import symbols as S
 _F32 = 0xFFFFFFFF
 _F64 = (1 << 64) - 1
 GENEVE_TLV_FIELD = "tun_metadata0"
+# VXLAN's 24-bit VNI has room for a 12-bit datapath key (bits 0-11) and a 12-bit egress port
+# key (bits 12-23), no ingress port (ovn-architecture(7), "Tunnel Encapsulations").  Ports
+# keep their keys (northd keeps them under 2048); a multicast group's 16-bit key (32768 and
+# up) travels as bit 11 set plus its low 11 bits, and the receiver restores bit 15.
+MC_MIN_KEY = 1 << 15
+VXLAN_MC_BIT = 1 << 11
+VXLAN_VNI_MC_BIT = VXLAN_MC_BIT << 12
+
+
+def vxlan_port_key(key: int) -> int:
+    """The 12-bit form of an egress port or multicast group key on a VXLAN tunnel."""
+    return VXLAN_MC_BIT | (key & (VXLAN_MC_BIT - 1)) if key >= MC_MIN_KEY else key
 
 
 def _m(**fields: tuple[int, int]) -> O.Match:
@@ -90,9 +102,10 @@ class PhysicalFlows:
         self.deps.add(("tunnel", chassis))
         return self.rt.tunnels.get(chassis)
 
-    def _encap(self) -> str:
+    def _encap(self, ofport: int) -> str:
+        """A tunnel's own type (its Interface type: chassis need not share one)."""
         self.deps.add(("encap",))
-        return self.rt.encap_type
+        return self.rt.tunnel_types.get(ofport, self.rt.encap_type)
 
     def _is_parent(self, name: str) -> bool:
         self.deps.add(("parent", name))
@@ -169,11 +182,18 @@ class PhysicalFlows:
         self.add(T.OFTABLE_LOG_TO_PHY, 0, _m(), [])
 
     def _tunnel_in(self, ofport: int) -> None:
-        if self._encap() == "vxlan":
-            # VXLAN's 24-bit VNI carries the datapath (12 bits) and output port (12 bits).
-            acts: list[O.Action] = [
-                O.Move(O.SubField("tun_id", 0, 12), O.SubField(S.LOG_DATAPATH, 0, 12)),
+        acts: list[O.Action]
+        if self._encap(ofport) == "vxlan":
+            # A multicast group's key: restore the 16-bit form before local delivery.
+            self.add(O.OFTABLE_PHY_TO_LOG, 105,
+                     _m(in_port=(ofport, _F32), tun_id=(VXLAN_VNI_MC_BIT, VXLAN_VNI_MC_BIT)),
+                     [O.SetField(S.LOG_OUTPORT, MC_MIN_KEY, MC_MIN_KEY),
+                      O.Move(O.SubField("tun_id", 12, 11), O.SubField(S.LOG_OUTPORT, 0, 11)),
+                      O.Move(O.SubField("tun_id", 0, 12), O.SubField(S.LOG_DATAPATH, 0, 12)),
+                      O.Resubmit(O.OFTABLE_LOCAL_OUTPUT)])
+            acts = [
                 O.Move(O.SubField("tun_id", 12, 12), O.SubField(S.LOG_OUTPORT, 0, 12)),
+                O.Move(O.SubField("tun_id", 0, 12), O.SubField(S.LOG_DATAPATH, 0, 12)),
             ]
         else:
             acts = [
@@ -184,16 +204,26 @@ class PhysicalFlows:
         self.add(O.OFTABLE_PHY_TO_LOG, 100, _m(in_port=(ofport, _F32)),
                  [*acts, O.Resubmit(O.OFTABLE_LOCAL_OUTPUT)])
 
+    def _encapsulate(self, encap: str, dp: Datapath, outport_key: int) -> list[O.Action]:
+        if encap == "vxlan":
+            # Only the low 24 bits are loaded, as ovn-controller does: keys beyond VXLAN's
+            # range (kept from before a chassis used VXLAN) are not widened.
+            vni = (dp.key | vxlan_port_key(outport_key) << 12) & 0xFFFFFF
+            return [O.SetField("tun_id", vni, 0xFFFFFF)]
+        return [O.SetField("tun_id", dp.key, 0xFFFFFF), _load(GENEVE_TLV_FIELD, outport_key),
+                O.Move(O.SubField(S.LOG_INPORT, 0, 15), O.SubField(GENEVE_TLV_FIELD, 16, 15))]
+
     def _tunnel_out(self, dp: Datapath, outport_key: int, ofports: list[int]) -> list[O.Action]:
-        if self._encap() == "vxlan":
-            acts: list[O.Action] = [O.SetField("tun_id", dp.key | (outport_key << 12),
-                                               0xFFFFFF)]
-        else:
-            acts = [O.SetField("tun_id", dp.key, 0xFFFFFF),
-                    _load(GENEVE_TLV_FIELD, outport_key),
-                    O.Move(O.SubField(S.LOG_INPORT, 0, 15),
-                           O.SubField(GENEVE_TLV_FIELD, 16, 15))]
-        return [*acts, *(O.Output(p) for p in ofports)]
+        # The tunnel metadata is set again only where the next tunnel's type differs.
+        acts: list[O.Action] = []
+        prev = None
+        for p in ofports:
+            encap = self._encap(p)
+            if encap != prev:
+                acts += self._encapsulate(encap, dp, outport_key)
+                prev = encap
+            acts.append(O.Output(p))
+        return acts
 
     # --- ports ---------------------------------------------------------------------------
 

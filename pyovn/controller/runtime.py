@@ -44,6 +44,7 @@ class Runtime:
     parents: frozenset[str]  # local ports with containers bound here
     localnet_of: dict[str, str]  # local datapath -> its localnet port with a patch here
     local_datapaths: frozenset[str] = field(default_factory=frozenset)
+    tunnel_types: dict[int, str] = field(default_factory=dict)  # tunnel ofport -> type
 
 
 def compute_runtime(local: LocalState, sb: SbState, zones: Mapping[str, int]) -> Runtime:
@@ -85,7 +86,7 @@ def compute_runtime(local: LocalState, sb: SbState, zones: Mapping[str, int]) ->
             parents.add(pb.parent_port)
     return Runtime(me, b, z, tunnels, local.encap_type, roles, frozenset(loc),
                    frozenset(resident), frozenset(parents), localnet_of,
-                   frozenset(b.local_datapaths))
+                   frozenset(b.local_datapaths), local.tunnel_types())
 
 
 def _dict_changes(kind: str, old: Mapping[str, object], new: Mapping[str, object],
@@ -113,7 +114,7 @@ def runtime_changes(old: Runtime, new: Runtime) -> set[Dep]:
     _set_changes("resident", old.resident, new.resident, out)
     _set_changes("parent", old.parents, new.parents, out)
     _set_changes("localdp", old.local_datapaths, new.local_datapaths, out)
-    if old.encap_type != new.encap_type:
+    if old.encap_type != new.encap_type or old.tunnel_types != new.tunnel_types:
         out.add(("encap",))
     return out
 
@@ -351,6 +352,10 @@ class RuntimeTracker:
             self._read_local(local)
             if old_active != self._active:
                 dirty |= self._ha_ports  # BFD moved: the HA groups' active member may too
+            types = local.tunnel_types()
+            if types != rt.tunnel_types:
+                rt.tunnel_types = types
+                p.changed.add(("encap",))
             dirty |= _changed_keys(old_vif, self._vif_of)
             dirty |= _changed_keys(old_ln, self._lnet_of)
             tunnels = _changed_keys(old_tun, self._tun_of)

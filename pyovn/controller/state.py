@@ -99,7 +99,8 @@ class SbMirror:
         for u in r.raw("encaps"):
             e = encaps.rows.get(u)
             if e is not None:
-                out.append(M.Encap(e.raw("type"), e.raw("ip")))
+                out.append(M.Encap(e.raw("type"), e.raw("ip"),
+                                   tuple(sorted(e.raw("options").items()))))
         return M.Chassis(r.raw("name"), tuple(sorted(out, key=lambda x: (x.type, x.ip))))
 
     # --- full and incremental ------------------------------------------------------------
@@ -273,11 +274,24 @@ def find_bridge(tables: Mapping[str, Table], name: str) -> Row | None:
     return None
 
 
+def local_encap_types(tables: Mapping[str, Table]) -> list[str]:
+    """This chassis' ovn-encap-type list (comma-separated; Geneve if unset)."""
+    ovs = open_vswitch_row(tables)
+    ext: dict[str, str] = dict(ovs.raw("external_ids")) if ovs is not None else {}
+    return [x.strip() for x in ext.get("ovn-encap-type", "geneve").split(",") if x.strip()]
+
+
+def tunnel_chassis_of(chassis_id: str) -> str:
+    """The chassis name in a tunnel port's external_ids:ovn-chassis-id, which
+    ovn-controller writes as "<chassis>@<remote ip>" (pyovn before did just "<chassis>")."""
+    return chassis_id.partition("@")[0]
+
+
 def local_state(tables: Mapping[str, Table], chassis: str, br_int: str) -> M.LocalState:
     ovs = open_vswitch_row(tables)
     ext: dict[str, str] = dict(ovs.raw("external_ids")) if ovs is not None else {}
     ips = tuple(x.strip() for x in ext.get("ovn-encap-ip", "").split(",") if x.strip())
-    types = [x.strip() for x in ext.get("ovn-encap-type", "geneve").split(",") if x.strip()]
+    types = local_encap_types(tables)
     st = M.LocalState(chassis, types[0] if types else "geneve", ips,
                       M.parse_bridge_mappings(ext.get("ovn-bridge-mappings", "")))
     br = find_bridge(tables, br_int)
@@ -301,6 +315,6 @@ def local_state(tables: Mapping[str, Table], chassis: str, br_int: str) -> M.Loc
             st.interfaces[i.raw("name")] = M.Interface(
                 i.raw("name"), None if ofport is None else int(ofport),
                 iext.get("iface-id") or None, i.raw("type"),
-                pext.get("ovn-chassis-id") or None, pext.get("ovn-localnet-port") or None,
-                bfd_up)
+                tunnel_chassis_of(pext.get("ovn-chassis-id", "")) or None,
+                pext.get("ovn-localnet-port") or None, bfd_up)
     return st

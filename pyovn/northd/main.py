@@ -32,7 +32,8 @@ from pyovn.northd.incremental import NorthdCore, changes_from_idl
 from pyovn.northd.nb import NB_TABLES, RowsAdapter
 from pyovn.northd.sbindex import INDEXED, SbIndex
 from pyovn.northd.status import hv_cfg, port_up, random_mac, random_mac_prefix
-from pyovn.northd.sync import MAX_DP_KEY, KeyAllocator, SbWriter
+from pyovn.northd.sync import KeyAllocator, SbWriter
+from pyovn.northd.tunnel_keys import GENEVE_LIMITS, key_limits, vxlan_mode
 from pyovn.ovsdb.idl import Idl, SchemaHelper, TxnStatus
 
 log = logging.getLogger("pyovn.northd")
@@ -62,6 +63,9 @@ def sb_helper() -> SchemaHelper:
         h.register_table(t)
     h.register_columns("MAC_Binding", ["datapath"])
     h.register_columns("Chassis_Private", ["name", "nb_cfg", "nb_cfg_timestamp"])
+    # Whether any chassis uses VXLAN, which narrows the tunnel key ranges (tunnel_keys.py).
+    h.register_columns("Chassis", ["encaps"])
+    h.register_columns("Encap", ["type"])
     return h
 
 
@@ -77,7 +81,8 @@ class Northd:
         self.full_sync = True
         self.up_dirty: set[str] = set()
         self.up_all = True
-        self.dp_alloc = KeyAllocator(1, MAX_DP_KEY)
+        self.limits = GENEVE_LIMITS
+        self.dp_alloc = KeyAllocator(1, self.limits.dp)
         self.port_allocs: dict[str, KeyAllocator] = {}
         self.paused = False
         self.exiting = False
@@ -216,6 +221,7 @@ class Northd:
             self.full_sync = True
             self.up_all = True
             return False
+        self._key_limits()
         t0 = time.perf_counter()
         self.core.run()
         dirty = self.core.take_dirty()
@@ -224,6 +230,20 @@ class Northd:
         if not retry:
             retry = not await self._write_nb()
         return retry
+
+    def _key_limits(self) -> None:
+        """Narrows (or widens back) the ranges new tunnel keys come from when a chassis
+        starts (or the last one stops) using VXLAN; keys already given out stay."""
+        limits = key_limits(vxlan_mode(self.sb.tables))
+        if limits == self.limits:
+            return
+        log.info("tunnel keys: datapaths up to %d, ports up to %d (%s)", limits.dp,
+                 limits.port, "a chassis uses VXLAN" if limits.dp < self.limits.dp
+                 else "no chassis uses VXLAN")
+        self.limits = limits
+        self.dp_alloc.hi = limits.dp
+        for a in self.port_allocs.values():
+            a.hi = limits.port
 
     def _nb_global(self) -> object | None:
         rows = list(self.nb.tables["NB_Global"].rows.values())
@@ -236,7 +256,8 @@ class Northd:
         nb_cfg = int(nbg.raw("nb_cfg")) if nbg is not None else 0  # type: ignore[attr-defined]
         txn = self.sb.transaction()
         try:
-            writer = SbWriter(self.sb.replica, self.index, self.dp_alloc, self.port_allocs)
+            writer = SbWriter(self.sb.replica, self.index, self.dp_alloc, self.port_allocs,
+                              self.limits.port)
             writer.run(self.core.desired, dirty, full)
             sbg = list(self.sb.tables["SB_Global"].rows.values())
             if sbg:
@@ -273,11 +294,15 @@ class Northd:
             if nbg is None:
                 nbg = txn.insert("NB_Global")
             opts = dict(nbg.raw("options"))  # type: ignore[attr-defined]
-            if "mac_prefix" not in opts or "svc_monitor_mac" not in opts:
-                opts.setdefault("mac_prefix", random_mac_prefix())
-                opts.setdefault("svc_monitor_mac", random_mac())
-                opts.setdefault("max_tunid", "16711680")
-                nbg.options = opts  # type: ignore[attr-defined]
+            want = dict(opts)
+            if "mac_prefix" not in want or "svc_monitor_mac" not in want:
+                want.setdefault("mac_prefix", random_mac_prefix())
+                want.setdefault("svc_monitor_mac", random_mac())
+            # Read-only for the CMS; follows the encapsulations (and so reaches SB_Global
+            # through the global unit).
+            want["max_tunid"] = self.limits.max_tunid
+            if want != opts:
+                nbg.options = want  # type: ignore[attr-defined]
             now = int(time.time() * 1000)
             if nbg.raw("sb_cfg") != sb_nb_cfg:  # type: ignore[attr-defined]
                 nbg.sb_cfg = sb_nb_cfg  # type: ignore[attr-defined]

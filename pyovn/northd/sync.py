@@ -3,8 +3,9 @@ for a full sync, every key either side has), with minimal column updates.
 
 Tunnel keys are allocated here and never change for an existing datapath or port (a port
 that moves to another datapath gets a key there), so that chassis need not reprogram and
-restarts keep them.  Datapath keys come from 1..2^24-1, port keys from 1..2^15-1, each
-picked after the last one given out, as ovn-northd's hint does.
+restarts keep them.  Datapath keys come from 1..16711680, port keys from 1..32767 (4095 and
+2047 once a chassis uses VXLAN: tunnel_keys.py), each picked after the last one given out,
+as ovn-northd's hint does.
 """
 
 from __future__ import annotations
@@ -17,13 +18,12 @@ from pyovn.logical.dhcp import DHCPV4_OPTS, DHCPV6_OPTS
 from pyovn.northd.sbindex import SbIndex
 from pyovn.northd.stages import LFlow
 from pyovn.northd.translate import Desired
+from pyovn.northd.tunnel_keys import MAX_PORT_KEY
 from pyovn.northd.units import SB_TABLES, PortRow
 from pyovn.ovsdb.idl import Replica, Row, Transaction
 
 log = logging.getLogger("pyovn.northd")
 
-MAX_DP_KEY = (1 << 24) - 1
-MAX_PORT_KEY = (1 << 15) - 1
 DHCPV6_SB = ("server_id", "ia_addr", "dns_server", "domain_search")
 
 
@@ -47,8 +47,9 @@ class SbWriter:
     """One sync pass into an open transaction on the SB replica."""
 
     def __init__(self, replica: Replica, index: SbIndex, dp_alloc: KeyAllocator,
-                 port_allocs: dict[str, KeyAllocator]) -> None:
+                 port_allocs: dict[str, KeyAllocator], port_max: int = MAX_PORT_KEY) -> None:
         self.replica = replica
+        self.port_max = port_max  # for datapaths whose first port this pass keys
         self.tables = replica.tables
         self.index = index
         self.dp_alloc = dp_alloc
@@ -170,7 +171,7 @@ class SbWriter:
         used = self.used_port_keys.setdefault(dp.uuid, set())
         existing = self.index.port_keys.get(dp.uuid, {})
         # By NB uuid: an inserted datapath's SB uuid is provisional until commit.
-        alloc = self.port_allocs.setdefault(dp_nb, KeyAllocator(1, MAX_PORT_KEY))
+        alloc = self.port_allocs.setdefault(dp_nb, KeyAllocator(1, self.port_max))
         key = alloc.alloc(existing.keys() | used)
         if key is not None:
             used.add(key)

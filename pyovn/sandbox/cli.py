@@ -23,11 +23,15 @@ def add_common(p: argparse.ArgumentParser, stack: bool = False) -> None:
         p.add_argument("--chassis", type=int, default=2, help="number of chassis (default 2)")
         p.add_argument("--control-plane-only", action="store_true",
                        help="no data plane even where one could run")
+        p.add_argument("--encap", default=None, metavar="TYPE[,TYPE...]",
+                       help="each chassis' ovn-encap-type: geneve (default) or vxlan, one for "
+                       "all chassis or one per chassis (hv1 first)")
 
 
 def new_sandbox(a: argparse.Namespace, stack: Stack | None = None) -> Sandbox:
     sb = Sandbox.create(sandbox_dir(a.dir), stack or Stack.parse(a.real), chassis=a.chassis,
-                        dataplane=False if a.control_plane_only else None, out=_out)
+                        dataplane=False if a.control_plane_only else None, out=_out,
+                        encap=a.encap)
     sb.start()
     return sb
 
@@ -57,8 +61,10 @@ def cmd_status(a: argparse.Namespace) -> int:
     if st is None:
         _out(f"sandbox: none in {d}")
         return 1
+    encaps = ",".join(st.encap(i) for i in range(1, st.chassis + 1))
     _out(f"sandbox {st.id} in {d}: {st.status}, stack {Stack.from_dict(st.stack).label()}, "
-         f"{st.chassis} chassis, data plane: {'yes' if st.dataplane else 'NO'}")
+         f"{st.chassis} chassis (encap {encaps}), data plane: "
+         f"{'yes' if st.dataplane else 'NO'}")
     for dmn in st.daemons:
         _out(f"  {dmn.name:<22} pid {dmn.pid:<8} {'running' if dmn.alive() else 'DEAD'}"
              f"  log {dmn.log}")
@@ -102,8 +108,8 @@ def cmd_demo(a: argparse.Namespace) -> int:
     d = sandbox_dir(a.dir)
     st = State.load(d)
     mine = not (st is not None and st.status == "running" and st.alive())
-    if not mine and a.real is not None:
-        raise StateError(f"a sandbox is running in {d}: --real applies to a new one")
+    if not mine and (a.real is not None or a.encap is not None):
+        raise StateError(f"a sandbox is running in {d}: --real/--encap apply to a new one")
     sb = new_sandbox(a) if mine else Sandbox.open(d, out=_out)
     tail = ""
     try:
@@ -132,9 +138,9 @@ def cmd_scenario(a: argparse.Namespace) -> int:
     running = st is not None and st.status == "running" and st.alive()
     results = []
     if running:
-        if a.real is not None or a.compare:
-            raise StateError(f"a sandbox is running in {d}: --real/--compare start their "
-                             "own; stop it first or use another --dir")
+        if a.real is not None or a.compare or a.encap is not None:
+            raise StateError(f"a sandbox is running in {d}: --real/--compare/--encap start "
+                             "their own; stop it first or use another --dir")
         sb = Sandbox.open(d, out=_out)
         results = [run_one(sb, sc, out=_out) for sc in chosen]
     else:

@@ -4,9 +4,10 @@ Central: NB and SB OVSDB servers and northd, in the sandbox directory, sockets a
 under OVN's usual names (ovnnb_db.sock, ovnsb_db.sock, ovn-northd.pid) so that OVN's tools
 find them with just OVN_RUNDIR set.  Each chassis ``hvN``: a namespace with its own
 ovsdb-server and ovs-vswitchd (userspace datapath) and controller, run from ``DIR/hvN`` as
-OVS_RUNDIR; ``br-phy`` carries the underlay address 172.31.0.N used for Geneve, ``br-ex``
-is the localnet bridge (``ovn-bridge-mappings=physnet:br-ex``).  The underlay and the
-physical network are Linux bridges ``ul`` and ``phys`` in a namespace of their own, ``net``.
+OVS_RUNDIR; ``br-phy`` carries the underlay address 172.31.0.N used for the tunnels (Geneve,
+or VXLAN with ``--encap``), ``br-ex`` is the localnet bridge
+(``ovn-bridge-mappings=physnet:br-ex``).  The underlay and the physical network are Linux
+bridges ``ul`` and ``phys`` in a namespace of their own, ``net``.
 
 Without root or without Open vSwitch only the control plane runs: the chassis are rows in
 the SB database (``ovn-sbctl chassis-add``) and no packet moves.
@@ -40,6 +41,10 @@ DATAPLANE_TOOLS = ("ovs-vswitchd", "ovs-vsctl", "ovs-appctl", "ip", "ping", "eth
 UNDERLAY = "172.31.0"
 PHYSNET = "physnet"
 MAX_CHASSIS = 200
+# ovn-encap-type values a chassis may get: those the real ovn-controller 23.03 and pyovn's
+# both tunnel with (STT needs a kernel module the userspace datapath does not have).
+ENCAP_TYPES = ("geneve", "vxlan")
+ENCAP_NAMES = {"geneve": "Geneve", "vxlan": "VXLAN"}
 
 Out = Callable[[str], None]
 
@@ -52,6 +57,25 @@ def dataplane_unavailable() -> str | None:
     if missing:
         return f"Open vSwitch tools missing: {' '.join(missing)}"
     return None
+
+
+def parse_encaps(spec: str | None, chassis: int) -> list[str]:
+    """``--encap``: one type for every chassis, or a comma-separated list with one type per
+    chassis (hv1 first).  Mixed lists are allowed on purpose: OVN then tunnels to each
+    chassis with that chassis' type, which is how a real cluster migrates."""
+    if spec is None or not spec.strip():
+        return ["geneve"] * chassis
+    types = [t.strip().lower() for t in spec.split(",")]
+    bad = [t or "''" for t in types if t not in ENCAP_TYPES]
+    if bad:
+        raise StateError(f"--encap: unknown encapsulation(s) {', '.join(bad)}; "
+                         f"choose from {', '.join(ENCAP_TYPES)}")
+    if len(types) == 1:
+        return types * chassis
+    if len(types) != chassis:
+        raise StateError(f"--encap: {len(types)} types for {chassis} chassis (give one for "
+                         "all, or one per chassis)")
+    return types
 
 
 def ns_exists(ns: str) -> bool:
@@ -82,10 +106,13 @@ class Sandbox:
 
     @classmethod
     def create(cls, directory: str, stack: Stack, chassis: int = 2,
-               dataplane: bool | None = None, out: Out = print) -> Sandbox:
-        """A new, not yet started sandbox in ``directory``; refuses if one is there."""
+               dataplane: bool | None = None, out: Out = print,
+               encap: str | None = None) -> Sandbox:
+        """A new, not yet started sandbox in ``directory``; refuses if one is there.
+        ``encap`` is ``--encap``'s value (see parse_encaps)."""
         if not 1 <= chassis <= MAX_CHASSIS:
             raise StateError(f"--chassis must be 1..{MAX_CHASSIS}, not {chassis}")
+        encaps = parse_encaps(encap, chassis)
         old = State.load(directory)
         if old is not None:
             if old.status in ("running", "starting") and old.alive():
@@ -106,7 +133,7 @@ class Sandbox:
         while any(n.startswith(f"pyovn-{sid}-") for n in _netns_list()):
             sid = secrets.token_hex(3)[:5]
         st = State(dir=directory, id=sid, status="starting", stack=stack.as_dict(),
-                   dataplane=dataplane, chassis=chassis)
+                   dataplane=dataplane, chassis=chassis, encaps=encaps)
         st.nb = os.path.join(directory, "ovnnb_db.sock")
         st.sb = os.path.join(directory, "ovnsb_db.sock")
         for i in range(1, chassis + 1):
@@ -147,7 +174,7 @@ class Sandbox:
                 self._wait_chassis()
             else:
                 for i in range(1, st.chassis + 1):
-                    self.sbctl("chassis-add", f"hv{i}", "geneve", f"{UNDERLAY}.{i}")
+                    self.sbctl("chassis-add", f"hv{i}", st.encap(i), f"{UNDERLAY}.{i}")
                 self.say(f"simulated chassis hv1..hv{st.chassis} registered in SB "
                          "(rows only: NO DATA PLANE RUNS, no packet moves)")
             st.status = "running"
@@ -231,7 +258,7 @@ class Sandbox:
         for br in ("ul", "phys"):
             run(["ip", "link", "add", br, "type", "bridge"], netns=net, component="underlay")
             run(["ip", "link", "set", br, "up"], netns=net, component="underlay")
-        self.say(f"underlay: namespace {net} (bridges ul: Geneve {UNDERLAY}.0/24, "
+        self.say(f"underlay: namespace {net} (bridges ul: tunnels {UNDERLAY}.0/24, "
                  f"phys: localnet '{PHYSNET}')")
 
     def vsctl(self, i: int, *args: str, check: bool = True) -> str:
@@ -281,14 +308,23 @@ class Sandbox:
             component=name)
         run(["ip", "link", "set", "br-phy", "up"], netns=ns, component=name)
         # The userspace datapath routes tunnel packets by its own table, not the kernel's.
-        self.vs_appctl(i, "ovs/route/add", f"{UNDERLAY}.0/24", "br-phy")
+        # It refuses the route until it has seen br-phy's new address (netlink, async).
+        deadline = time.monotonic() + 10.0
+        while True:
+            try:
+                self.vs_appctl(i, "ovs/route/add", f"{UNDERLAY}.0/24", "br-phy")
+                break
+            except SandboxError:
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.1)
         self.vsctl(i, "add-br", "br-ex", "--", "set", "bridge", "br-ex",
                    "datapath_type=netdev", "--", "add-port", "br-ex", ph)
         self.vsctl(i, "add-br", "br-int", "--", "set", "bridge", "br-int",
                    "datapath_type=netdev", "fail-mode=secure")
         self.vsctl(i, "set", "open", ".", f"external-ids:system-id=hv{i}",
                    f"external-ids:ovn-remote=unix:{st.sb}",
-                   "external-ids:ovn-encap-type=geneve",
+                   f"external-ids:ovn-encap-type={st.encap(i)}",
                    f"external-ids:ovn-encap-ip={UNDERLAY}.{i}",
                    f"external-ids:ovn-bridge-mappings={PHYSNET}:br-ex")
         name = f"hv{i} controller"
@@ -299,7 +335,7 @@ class Sandbox:
             out=f"{h}/ovn-controller.out", env=env, netns=ns))
         wait_socket(d, f"{h}/ovn-controller.{d.pid}.ctl")
         self.say(f"chassis hv{i}: namespace {ns}, ovsdb-server + ovs-vswitchd (netdev) + "
-                 f"controller ({stack.of('controller')}), encap {UNDERLAY}.{i}")
+                 f"controller ({stack.of('controller')}), encap {st.encap(i)} {UNDERLAY}.{i}")
 
     def _wait_chassis(self) -> None:
         want = {f"hv{i}" for i in range(1, self.state.chassis + 1)}
@@ -313,7 +349,8 @@ class Sandbox:
             return want <= set(r.stdout.split())
 
         self._poll("controller", None, registered)
-        self.say(f"chassis {', '.join(sorted(want))} registered in SB; Geneve mesh up")
+        mesh = "/".join(ENCAP_NAMES[t] for t in sorted(set(self.state.encaps))) or "Geneve"
+        self.say(f"chassis {', '.join(sorted(want))} registered in SB; {mesh} mesh up")
 
     # ---- clients ------------------------------------------------------------------------
 

@@ -298,6 +298,8 @@ def build(sb: Sandbox, sc: Scenario, out: Callable[[str], None]) -> Hosts:
         if save:
             saved[save] = r.stdout.strip()
     if not sb.state.dataplane:
+        # lsp-bind needs the Port_Binding rows: northd must have caught up first.
+        sb.nbctl("--wait=sb", "--timeout=30", "sync")
         for v in [*sc.vms, *sc.containers]:
             chassis = v.get("chassis") or next(x["chassis"] for x in sc.vms
                                                if x["name"] == v["vm"])

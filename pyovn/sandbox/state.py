@@ -56,6 +56,7 @@ class State:
     root_links: list[str] = field(default_factory=list)
     hosts: list[Host] = field(default_factory=list)
     counter: int = 0  # for unique link names
+    encaps: list[str] = field(default_factory=list)  # ovn-encap-type of hv1, hv2, ...
     marker: str = MARKER
 
     @property
@@ -110,6 +111,10 @@ class State:
         name = f"ps{self.id}{tag}"
         assert len(name) <= 15, name
         return name
+
+    def encap(self, i: int) -> str:
+        """Chassis hv<i>'s ovn-encap-type (Geneve for state files older than --encap)."""
+        return self.encaps[i - 1] if i <= len(self.encaps) else "geneve"
 
     def hv_dir(self, i: int) -> str:
         return os.path.join(self.dir, f"hv{i}")
