@@ -298,8 +298,9 @@ class Controller:
 
         def ovs_writes(txn: Any) -> bool:
             t = self.ovs.tables
-            changed = OV.sync_tunnels(txn, t, self.br_int, wanted, local.encap_type)
-            changed |= OV.sync_bfd(txn, t, self.br_int, bfd, bfd_settings)
+            changed = OV.sync_tunnels(txn, t, self.br_int, wanted, local.encap_type,
+                                      bfd_chassis=bfd, bfd=bfd_settings)
+            changed |= OV.sync_bfd(txn, t, self.br_int, bfd, bfd_settings, staying=wanted)
             changed |= OV.sync_localnet_patches(txn, t, self.br_int, b.wanted_localnets)
             changed |= OV.sync_zones(txn, t, self.br_int, core.zones)
             return changed

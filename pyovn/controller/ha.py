@@ -39,24 +39,28 @@ def ha_group_is_active(members: Sequence[Member], ref_chassis: Collection[str],
     return best[1] == me
 
 
-# (member chassis names, [(ref chassis name, is-remote)]) of one HA_Chassis_Group.
-Group = tuple[Sequence[str], Sequence[tuple[str, bool]]]
+# ([member chassis name, or None where HA_Chassis.chassis is unset],
+#  [(ref chassis name, is-remote)]) of one HA_Chassis_Group.
+Group = tuple[Sequence[str | None], Sequence[tuple[str, bool]]]
 
 
 def bfd_chassis(me: str, groups: Iterable[Group]) -> set[str]:
     """The chassis this one must run BFD with (ovn-controller's bfd_calculate_chassis):
     for each group of two or more members, a member runs it with the other members and
     the group's ref_chassis (the chassis that use the gateway; remote ones excepted), and a
-    ref_chassis runs it with the members."""
+    ref_chassis runs it with the members.  "Two or more" counts the HA_Chassis rows, with
+    or without a chassis: a group whose second gateway has not registered yet keeps BFD
+    between the first and the chassis using it, as with ovn-controller."""
     out: set[str] = set()
     for members, refs in groups:
         if len(members) < 2:
             continue
-        if me in members:
-            out.update(members)
+        present = {m for m in members if m is not None}
+        if me in present:
+            out.update(present)
             out.update(name for name, remote in refs if not remote)
         elif any(name == me for name, _ in refs):
-            out.update(members)
+            out.update(present)
     out.discard(me)
     return out
 

@@ -6,7 +6,8 @@ whose flows are in the switch."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+import logging
+from collections.abc import Collection, Iterable, Mapping
 
 from pyovn.controller.ct_zones import PREFIX as ZONE_PREFIX
 from pyovn.controller.model import Chassis, Encap
@@ -18,6 +19,8 @@ from pyovn.controller.state import (
 )
 from pyovn.ovsdb.idl import Row, Table, Transaction
 
+log = logging.getLogger("pyovn.controller")
+
 OVS_TABLES: dict[str, list[str]] = {
     "Open_vSwitch": ["external_ids", "bridges", "other_config", "iface_types",
                      "datapath_types"],
@@ -28,11 +31,14 @@ OVS_TABLES: dict[str, list[str]] = {
 
 
 def _new_port(txn: Transaction, bridge: Row, name: str, itype: str,
-              options: Mapping[str, str], port_ext: Mapping[str, str]) -> None:
+              options: Mapping[str, str], port_ext: Mapping[str, str],
+              bfd: Mapping[str, str] | None = None) -> None:
     iface = txn.insert("Interface")
     iface.name = name
     iface.type = itype
     iface.options = dict(options)
+    if bfd:
+        iface.bfd = dict(bfd)
     port = txn.insert("Port")
     port.name = name
     port.interfaces = [iface]
@@ -95,10 +101,15 @@ ENCAP_RANK = {"geneve": 3, "stt": 2, "vxlan": 1}
 
 
 def sync_tunnels(txn: Transaction, tables: Mapping[str, Table], br_int: str,
-                 wanted: Mapping[str, Chassis], encap_type: str) -> bool:
+                 wanted: Mapping[str, Chassis], encap_type: str, *,
+                 bfd_chassis: Collection[str] = (),
+                 bfd: Mapping[str, str] | None = None) -> bool:
     """Tunnel ports to exactly the chassis in 'wanted' (by name), as ovn-controller makes
     them: over the remote's most preferred encapsulation that this chassis also has
-    (ovn-encap-type, else 'encap_type'), none if they share none."""
+    (ovn-encap-type, else 'encap_type'), none if they share none.  A new tunnel to one of
+    'bfd_chassis' is made with BFD on ('bfd', see sync_bfd) in the same transaction, as
+    ovn-controller's bfd_run sees the ports encaps_run just added: a gateway's sessions
+    start one OVS round trip sooner, and the port never exists without BFD."""
     br = find_bridge(tables, br_int)
     if br is None:
         return False
@@ -133,8 +144,11 @@ def sync_tunnels(txn: Transaction, tables: Mapping[str, Table], br_int: str,
             continue
         name = tunnel_port_name(ch, names)
         names.add(name)
+        on = bfd if bfd and ch in bfd_chassis else None
         _new_port(txn, br, name, enc.type, tunnel_options(enc),
-                  {"ovn-chassis-id": tunnel_id(ch, enc)})
+                  {"ovn-chassis-id": tunnel_id(ch, enc)}, on)
+        if on:
+            log.info("Enabled BFD on interface %s", name)
         changed = True
     return changed
 
@@ -181,26 +195,39 @@ def _tunnel_matches(tables: Mapping[str, Table], port: Row, enc: Encap) -> bool:
 
 
 def sync_bfd(txn: Transaction, tables: Mapping[str, Table], br_int: str,
-             chassis: set[str], settings: Mapping[str, str]) -> bool:
+             chassis: Collection[str], settings: Mapping[str, str],
+             staying: Collection[str] | None = None) -> bool:
     """BFD on the tunnels to 'chassis' (ha.bfd_chassis) with 'settings' (ha.bfd_settings),
-    off on the other tunnels (ovn-controller's bfd_run)."""
+    off on the other tunnels (ovn-controller's bfd_run).  The whole column is replaced
+    whenever it differs, so that settings someone else put there do not linger (as
+    bfd_run, which compares the column with what it wants).  With 'staying' (the chassis
+    sync_tunnels keeps tunnels to, in the same transaction), the tunnels on their way out
+    are left alone rather than written to (and logged) just before they go."""
     br = find_bridge(tables, br_int)
     if br is None:
         return False
     changed = False
     for p in _ports_of(tables, br):
-        ch = p.raw("external_ids").get("ovn-chassis-id")
-        if not ch:
+        cid = p.raw("external_ids").get("ovn-chassis-id")
+        if not cid:
             continue
+        # The id is "<chassis>@<remote ip>": BFD follows the chassis, whichever address.
+        ch = tunnel_chassis_of(cid)
+        if staying is not None and ch not in staying:
+            continue
+        on = ch in chassis
         for iu in p.raw("interfaces"):
             i = tables["Interface"].rows.get(iu)
             if i is None:
                 continue
             have = dict(i.raw("bfd"))
-            want = dict(settings) if ch in chassis else {}
+            want = dict(settings) if on else {}
             if have != want:
                 i.bfd = want
                 changed = True
+                # The real ovn-controller's words, so that logs read alike.
+                log.info("%s BFD on interface %s", "Enabled" if want else "Disabled",
+                         i.raw("name"))
     return changed
 
 

@@ -238,21 +238,24 @@ class SbMirror:
         return n
 
 
-def ha_groups(tables: Mapping[str, Table]) -> list[tuple[list[str], list[tuple[str, bool]]]]:
-    """Every HA chassis group as ha.bfd_chassis reads it: member chassis names and the
-    ref_chassis with their other_config:is-remote (a few rows: gateways)."""
+def ha_groups(tables: Mapping[str, Table]
+              ) -> list[tuple[list[str | None], list[tuple[str, bool]]]]:
+    """Every HA chassis group as ha.bfd_chassis reads it: its members' chassis names (None
+    for an HA_Chassis whose chassis is unset: it still counts towards the group's size)
+    and the ref_chassis with their other_config:is-remote (a few rows: gateways)."""
     if "HA_Chassis_Group" not in tables:
         return []
     chassis = tables["Chassis"].rows
     ha = tables["HA_Chassis"].rows
     out = []
     for g in tables["HA_Chassis_Group"].rows.values():
-        members = []
+        members: list[str | None] = []
         for u in g.raw("ha_chassis"):
             h = ha.get(u)
-            c = chassis.get(_opt(h.raw("chassis"))) if h is not None else None
-            if c is not None:
-                members.append(c.raw("name"))
+            if h is None:
+                continue
+            c = chassis.get(_opt(h.raw("chassis")))
+            members.append(c.raw("name") if c is not None else None)
         refs = [(c.raw("name"), c.raw("other_config").get("is-remote") == "true")
                 for c in (chassis.get(u) for u in g.raw("ref_chassis")) if c is not None]
         out.append((members, refs))

@@ -147,7 +147,8 @@ def _mutate_local(rng: random.Random, local: M.LocalState) -> None:
         if "ovn-hv3-0" in local.interfaces:
             del local.interfaces["ovn-hv3-0"]
         else:
-            local.interfaces["ovn-hv3-0"] = M.Interface("ovn-hv3-0", 2, None, "geneve", "hv3")
+            local.interfaces["ovn-hv3-0"] = M.Interface("ovn-hv3-0", 2, None,
+                                                        rng.choice(["geneve", "vxlan"]), "hv3")
     elif k == 3:
         if rng.random() < 0.5:
             local.encap_type = rng.choice(["geneve", "vxlan"])

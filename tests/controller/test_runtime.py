@@ -173,7 +173,8 @@ def _mutate_local(rng: random.Random, local: M.LocalState) -> M.LocalState:
         if name in ifs and rng.random() < 0.5:
             del ifs[name]
         else:
-            ifs[name] = M.Interface(name, rng.choice([2, 3, None]), None, "geneve", c)
+            ifs[name] = M.Interface(name, rng.choice([2, 3, None]), None,
+                                    rng.choice(["geneve", "vxlan"]), c)
     elif k == 4:
         name = rng.choice(["patch-a", "patch-b", "patch-c"])
         if name in ifs and rng.random() < 0.5:
