@@ -261,8 +261,15 @@ def instantiate(t: MatchTemplate, ptable: int, priority: int, dp_key: int,
     if not t.conj_n:
         return flows
     first = ctx.alloc_conj_ids(len(t.conj_n))
+    # Clause flows with the same clauses share one actions tuple (an address set's every
+    # address has the same one), which the OpenFlow encoder then finds by identity.
+    shared: dict[tuple[tuple[int, int], ...], tuple[O.Action, ...]] = {}
     for m, refs in t.clauses:
-        cacts = tuple(O.Conjunction(first + ci, k + 1, t.conj_n[ci]) for ci, k in refs)
+        rk = tuple(refs)
+        cacts = shared.get(rk)
+        if cacts is None:
+            cacts = shared[rk] = tuple(O.Conjunction(first + ci, k + 1, t.conj_n[ci])
+                                       for ci, k in refs)
         flows.append(O.Flow(ptable, priority, _with_metadata(m, dp_key), cacts, 0))
     for ci, base in enumerate(t.conj_bases):
         cm = _with_metadata(base, dp_key)

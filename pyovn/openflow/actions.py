@@ -16,7 +16,7 @@ from pyovn.logical import ofrep as O
 from pyovn.logical.ofrep import Output
 from pyovn.openflow import oxm
 from pyovn.openflow.learn import encode_learn
-from pyovn.openflow.protocol import NX_VENDOR_ID, OpenFlowError, pad8
+from pyovn.openflow.protocol import NX_VENDOR_ID, OFP_MAX_LEN, OpenFlowError, pad8
 
 # Standard action types (OpenFlow 1.5).
 OFPAT_OUTPUT: Final = 0
@@ -93,6 +93,8 @@ class ActionEncoder:
     def __init__(self, tlv_len: Mapping[int, int] = oxm.DEFAULT_TLV_LEN) -> None:
         self.tlv_len = tlv_len
         self._cache: dict[tuple[O.Action, ...], bytes] = {}
+        self._ins_cache: dict[tuple[O.Action, ...], bytes] = {}
+        self._ins_by_id: dict[int, tuple[tuple[O.Action, ...], bytes]] = {}
         self._dispatch: dict[type, Callable[[O.Action], bytes]] = {
             O.Resubmit: self._resubmit, O.SetField: self._set_field, O.Move: self._move,
             O.Push: self._push, O.Pop: self._pop, O.DecTTL: self._dec_ttl,
@@ -104,6 +106,9 @@ class ActionEncoder:
         }
 
     _CACHE_MAX: Final = 1 << 16
+    # Entries by identity keep their tuples alive: fewer of them (a start-up table's
+    # flows share a few hundred tuples).
+    _BY_ID_MAX: Final = 1 << 13
 
     def encode(self, actions: Iterable[O.Action]) -> bytes:
         """Action lists repeat a lot across flows (every "next;" is one resubmit), so
@@ -116,6 +121,30 @@ class ActionEncoder:
         if len(self._cache) >= self._CACHE_MAX:
             self._cache.clear()
         self._cache[key] = data
+        return data
+
+    def instructions(self, actions: Iterable[O.Action]) -> bytes:
+        """The flow_mod instructions for 'actions' (apply-actions, or none for a drop).
+
+        ~100,000 start-up flows share a few hundred distinct action lists, and the flows
+        of one logical flow share one tuple object: found by identity first, that costs
+        no hashing of the (dataclass) actions at all; equal tuples are found by value."""
+        hit = self._ins_by_id.get(id(actions))
+        if hit is not None and hit[0] is actions:
+            return hit[1]
+        key = actions if isinstance(actions, tuple) else tuple(actions)
+        data = self._ins_cache.get(key)
+        if data is None:
+            data = apply_actions(self.encode(key))
+            if len(self._ins_cache) >= self._CACHE_MAX:
+                self._ins_cache.clear()
+            self._ins_cache[key] = data
+        if key is actions:
+            # Only a tuple (immutable) is remembered by identity; holding it keeps its id
+            # from being reused by another object while the entry exists.
+            if len(self._ins_by_id) >= self._BY_ID_MAX:
+                self._ins_by_id.clear()
+            self._ins_by_id[id(key)] = (key, data)
         return data
 
     def _encode(self, actions: tuple[O.Action, ...]) -> bytes:
@@ -279,6 +308,20 @@ class ActionEncoder:
         return _nx(NXAST_NOTE, data)
 
 
+OFPIT_APPLY_ACTIONS: Final = 4
+_INSTR: Final = struct.Struct("!HH4x")
+
+
+def apply_actions(actions: bytes) -> bytes:
+    """Apply-actions instruction around encoded actions; none at all when there are no
+    actions (drop)."""
+    if not actions:
+        return b""
+    if len(actions) > OFP_MAX_LEN:
+        raise OpenFlowError(f"{len(actions)} bytes of actions is too long")
+    return _INSTR.pack(OFPIT_APPLY_ACTIONS, 8 + len(actions)) + actions
+
+
 def _prop(ptype: int, data: bytes) -> bytes:
     """An OpenFlow property: type, length (without padding), data, padding to 8."""
     length = 4 + len(data)
@@ -286,6 +329,12 @@ def _prop(ptype: int, data: bytes) -> bytes:
 
 
 _DEFAULT = ActionEncoder()
+
+
+def default_encoder(tlv_len: Mapping[int, int] = oxm.DEFAULT_TLV_LEN) -> ActionEncoder:
+    """A shared encoder for the default TLV mapping (its cache then serves every caller
+    that passes no encoder), a new one for any other mapping."""
+    return _DEFAULT if tlv_len is oxm.DEFAULT_TLV_LEN else ActionEncoder(tlv_len)
 
 
 def encode_actions(actions: Iterable[O.Action],

@@ -213,28 +213,42 @@ class SwitchConnection:
         self._pending[xid] = fut
         return fut
 
-    async def bundle(self, msgs: Sequence[bytes], timeout: float = 120.0) -> None:
+    async def bundle(self, msgs: Iterable[bytes], timeout: float = 120.0) -> None:
         """Applies 'msgs' atomically: either every one takes effect or none does.
 
         Open vSwitch checks each message when it is added and applies them at commit;
         a message refused on add would otherwise be silently left out of the commit, so
         the adds are followed by a barrier and any refusal discards the whole bundle.  The
         open request, the adds and that barrier go out together (one round trip), then
-        the commit (a second)."""
+        the commit (a second).
+
+        'msgs' may be a generator: messages are then encoded while the switch checks the
+        ones already sent, rather than all before the first is sent (ovs-vswitchd takes
+        4-6 us to check each add of a large bundle, pyovn ~3 us to encode a flow_mod)."""
         bid = next(self._bundle_ids) & 0xFFFFFFFF
         open_xid, barrier_xid = self.xid(), -1
         index: dict[int, int] = {}
         futs = [self._expect(open_xid)]
+        next_xid, wrap = self.xid, M.bundle_add
         try:
             chunk = [M.bundle_control(open_xid, bid, M.OFPBCT_OPEN_REQUEST)]
-            for i, m in enumerate(msgs):
-                xid = self.xid()
-                index[xid] = i
-                chunk.append(M.bundle_add(xid, bid, m))
-                if len(chunk) >= 256:
-                    self.send_many(chunk)
-                    chunk = []
-                    await self._writer.drain()
+            try:
+                for i, m in enumerate(msgs):
+                    xid = next_xid()
+                    index[xid] = i
+                    chunk.append(wrap(xid, bid, m))
+                    if len(chunk) >= 256:
+                        self.send_many(chunk)
+                        chunk = []
+                        await self._writer.drain()
+            except BaseException:
+                # A message that failed to encode (or wrap): the switch must not keep a
+                # half-filled bundle open; nobody waits for the discard's reply.
+                if index:
+                    with contextlib.suppress(Exception):
+                        self.send_many([*chunk, M.bundle_control(
+                            next_xid(), bid, M.OFPBCT_DISCARD_REQUEST)])
+                raise
             barrier_xid = self.xid()
             futs.append(self._expect(barrier_xid))
             chunk.append(M.barrier_request(barrier_xid))

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import Final
 
 from pyovn.logical.ofrep import Match
-from pyovn.openflow.protocol import OpenFlowError, pad8
+from pyovn.openflow.protocol import OpenFlowError
 
 OFPXMC_NXM_0: Final = 0x0000
 OFPXMC_NXM_1: Final = 0x0001
@@ -247,9 +247,13 @@ def encode_field(s: FieldSpec, value: int, mask: int | None, nbytes: int) -> byt
         raise OpenFlowError(f"value {value:#x} does not fit field {s.name}") from e
 
 
-def encode_oxm_fields(match: Match, tlv_len: Mapping[int, int] = DEFAULT_TLV_LEN) -> bytes:
+def _encode_fields_generic(fields: Mapping[str, tuple[int, int]],
+                           tlv_len: Mapping[int, int]) -> bytes:
+    """Field by field through spec() and encode_field(): the reference behaviour, used for
+    what the fast path does not cover (tun_metadataN, whose width depends on 'tlv_len';
+    unknown names; anything that fails, so that errors read exactly as they always did)."""
     items = []
-    for name, (value, mask) in match.fields.items():
+    for name, (value, mask) in fields.items():
         s = spec(name)
         items.append((s.order, s.name, s, value, mask))
     items.sort(key=lambda t: (t[0], t[1]))
@@ -259,11 +263,118 @@ def encode_oxm_fields(match: Match, tlv_len: Mapping[int, int] = DEFAULT_TLV_LEN
     return b"".join(out)
 
 
+# --- fast path -----------------------------------------------------------------------
+#
+# ovn-controller's ~100,000 start-up flows are a few hundred match "shapes" (which fields,
+# in which order) over values that mostly repeat: the datapath in metadata, dl_type,
+# nw_proto, register bits; only one or two fields (an address from a set, a port) vary
+# per flow.  So the fast path caches, per shape, the fields in wire order with their
+# precomputed headers, and per field the encoded TLV of each recent (value, mask) pair.
+
+
+class _Codec:
+    """What encoding one field needs, computed once: its two wire headers, width, the
+    masks that count as exact, and a cache of encoded TLVs by (value, mask)."""
+
+    __slots__ = ("cache", "exact_hdr", "full", "maskable", "masked_hdr", "nbytes", "spec",
+                 "width_mask")
+
+    def __init__(self, s: FieldSpec) -> None:
+        n = s.nbytes
+        self.spec = s
+        self.nbytes = n
+        self.exact_hdr = struct.pack("!I", s.header(False, n))
+        self.masked_hdr = struct.pack("!I", s.header(True, n))
+        self.full = (1 << (8 * n)) - 1
+        # A mask covering every significant bit of a narrower field is exact too; -1 can
+        # never equal a mask that the first test has not already called exact.
+        self.width_mask = (1 << s.width) - 1 if s.width < 8 * n else -1
+        self.maskable = s.maskable
+        self.cache: dict[tuple[int, int], bytes] = {}
+
+
+_PlanItem = tuple[str, dict[tuple[int, int], bytes], _Codec]
+
+# Rank of each name in the wire order (prerequisite order, then canonical name); an alias
+# shares its field's codec and rank, and the sort being stable keeps ties (a field given
+# under two spellings) in insertion order, as the generic path does.
+_WIRE_ORDER: Final = sorted(_SPECS, key=lambda s: (s.order, s.name))
+_RANK: Final[dict[str, int]] = {s.name: i for i, s in enumerate(_WIRE_ORDER)}
+_CODECS: Final[dict[str, _Codec]] = {
+    s.name: _Codec(s) for s in _SPECS if not s.name.startswith("tun_metadata")}
+for _alias, _name in ALIASES.items():
+    _RANK[_alias] = _RANK[_name]
+    if _name in _CODECS:
+        _CODECS[_alias] = _CODECS[_name]
+_PLANS: dict[tuple[str, ...], tuple[_PlanItem, ...]] = {}
+_GENERIC: set[tuple[str, ...]] = set()  # shapes the fast path leaves to the generic one
+_PLANS_MAX: Final = 4096
+_VALUES_MAX: Final = 2048
+_MATCH_HDR: Final = struct.Struct("!HH")
+_PADS: Final = tuple(b"\0" * (-n % 8) for n in range(8))
+
+
+def _plan(names: tuple[str, ...]) -> tuple[_PlanItem, ...] | None:
+    """The fields of a shape in wire order, or None for the generic path."""
+    if len(_PLANS) + len(_GENERIC) >= _PLANS_MAX:
+        _PLANS.clear()
+        _GENERIC.clear()
+    try:
+        codecs = [(n, _CODECS[n]) for n in sorted(names, key=_RANK.__getitem__)]
+    except KeyError:  # tun_metadataN or an unknown name
+        _GENERIC.add(names)
+        return None
+    plan = _PLANS[names] = tuple((n, c.cache, c) for n, c in codecs)
+    return plan
+
+
+def fast_oxm_fields(fields: Mapping[str, tuple[int, int]]) -> bytes | None:
+    """The OXM TLVs of a match's fields through the caches; None, or an exception, when
+    encode_oxm_fields() must do it (which raises the usual error for bad input)."""
+    names = tuple(fields)
+    plan = _PLANS.get(names)
+    if plan is None:
+        if names in _GENERIC:
+            return None
+        plan = _plan(names)
+        if plan is None:
+            return None
+    out = []
+    for name, cache, c in plan:
+        vm = fields[name]
+        b = cache.get(vm)
+        if b is None:
+            # The same tests and operations as encode_field(), so the same bytes; a value
+            # or mask that does not fit raises here and the caller falls back.
+            value, mask = vm
+            n = c.nbytes
+            if mask & c.full == c.full or mask == c.width_mask:
+                b = c.exact_hdr + value.to_bytes(n, "big")
+            elif c.maskable:
+                b = c.masked_hdr + (value & mask).to_bytes(n, "big") + mask.to_bytes(n, "big")
+            else:
+                return None
+            if len(cache) >= _VALUES_MAX:
+                cache.clear()
+            cache[vm] = b
+        out.append(b)
+    return b"".join(out)
+
+
+def encode_oxm_fields(match: Match, tlv_len: Mapping[int, int] = DEFAULT_TLV_LEN) -> bytes:
+    fields = match.fields
+    try:
+        data = fast_oxm_fields(fields)
+    except Exception:  # bad input: let the generic path raise its usual error
+        data = None
+    return _encode_fields_generic(fields, tlv_len) if data is None else data
+
+
 def encode_match(match: Match, tlv_len: Mapping[int, int] = DEFAULT_TLV_LEN) -> bytes:
     """struct ofp_match with OXM fields, padded to a multiple of 8 bytes."""
     fields = encode_oxm_fields(match, tlv_len)
     length = 4 + len(fields)
-    return struct.pack("!HH", OFPMT_OXM, length) + fields + b"\0" * pad8(length)
+    return _MATCH_HDR.pack(OFPMT_OXM, length) + fields + _PADS[length & 7]
 
 
 def nxm_header(name: str, tlv_len: Mapping[int, int] = DEFAULT_TLV_LEN) -> int:

@@ -151,6 +151,39 @@ def test_failed_bundle_changes_nothing(switch: ovs_sandbox.OvsSandbox) -> None:
     assert readback(switch) == {expected(f) for f in base}
 
 
+class _EncodingFailed(Exception):
+    pass
+
+
+def test_bundle_from_generators_and_one_that_fails(switch: ovs_sandbox.OvsSandbox) -> None:
+    """bundle() takes messages as they are encoded; a generator that fails part-way (after
+    the open request and 256 adds went out) leaves nothing applied and the connection
+    usable."""
+    base = _cookie_flows()
+    more = []
+    for i in range(400):
+        m = O.Match()
+        m.add("reg2", i, 0xFFFFFFFF)
+        more.append(O.Flow(12, 7, m, (O.Resubmit(20),), 0x9))
+
+    def failing() -> Iterator[bytes]:
+        for i, f in enumerate(more):
+            if i == 300:
+                raise _EncodingFailed
+            yield M.flow_add(0, f)
+
+    async def body(c: SwitchConnection) -> None:
+        await c.bundle(M.flow_add(0, f) for f in base)
+        with pytest.raises(_EncodingFailed):
+            await c.bundle(failing())
+        await c.check_barrier()
+        assert await c.echo(b"ok") == b"ok"
+        await c.bundle(M.flow_add(0, f) for f in more[:3])
+
+    run(switch, body)
+    assert readback(switch) == {expected(f) for f in [*base, *more[:3]]}
+
+
 def _udp_packet() -> bytes:
     eth = bytes.fromhex("0a0000000002" "0a0000000001") + b"\x08\x00"
     payload = b"pyovn"
