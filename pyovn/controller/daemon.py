@@ -108,6 +108,7 @@ class Controller:
         self.pinctrl: Pinctrl | None = None
         self._wake = asyncio.Event()
         self._pin_task: asyncio.Task[None] | None = None
+        self._ovs_task: asyncio.Task[None] | None = None  # see _ovs_later
         self.garp = GarpAnnouncer()  # gratuitous ARP/RARP (pinctrl_garp.py)
         self.stats: dict[str, Any] = {"iterations": 0, "flow_mods": 0, "bundles": 0,
                                       "last_compute_ms": 0.0, "last_install_ms": 0.0,
@@ -210,6 +211,8 @@ class Controller:
                     await self._wait(seqs, 0.5 if retry else 5.0)
         finally:
             self.garp.close()
+            with contextlib.suppress(Exception):
+                await self._ovs_idle()
             if self._pin_task is not None:
                 self._pin_task.cancel()
             if self.conn is not None:
@@ -252,6 +255,7 @@ class Controller:
         br = find_bridge(self.ovs.tables, self.br_int)
         if br is None or br.raw("fail_mode") != ("secure",) or \
                 br.raw("other_config").get("disable-in-band") != "true":
+            await self._ovs_idle()
             await self._ovs_txn(lambda txn: OV.ensure_bridge(
                 txn, self.ovs.tables, self.br_int, cfg.get("ovn-bridge-datapath-type")))
             return True
@@ -305,21 +309,19 @@ class Controller:
             changed |= OV.sync_zones(txn, t, self.br_int, core.zones)
             return changed
 
-        # The local OVS writes and the flows do not wait for each other (flows name
-        # tunnels and patches by OpenFlow port, which exist only once OVS made them).
-        ovs_done = asyncio.ensure_future(self._ovs_txn(ovs_writes))
-        try:
-            installed = await self._install(b.claims)
-        finally:
-            retry = not await ovs_done
+        # Nothing waits for the local OVS writes (as in ovn-controller): flows name tunnels
+        # and patches by OpenFlow port, which exist only once OVS made them, and the zones
+        # are written for the next start.  A write that fails wakes the loop.
+        await self._ovs_later(ovs_writes)
+        installed = await self._install(b.claims)
         if installed is None:
             return True
         self.installed = installed
         self.garp.refresh(local, self.mirror.state, b, self.sb.tables, self.conn)
-        sb_ok, ovs_ok = await asyncio.gather(
-            self._sb_writes(b, local.encap_type, local.encap_ips, cfg, nb_cfg),
-            self._ovs_txn(lambda txn: OV.sync_installed(txn, self.ovs.tables, self.installed)))
-        return retry or not sb_ok or not ovs_ok
+        sb_ok = await self._sb_writes(b, local.encap_type, local.encap_ips, cfg, nb_cfg)
+        await self._ovs_later(lambda txn: OV.sync_installed(txn, self.ovs.tables,
+                                                            self.installed))
+        return not sb_ok
 
     async def _install(self, claims: set[str]) -> set[str] | None:
         """Sends the changes of the desired flow table (its dirty keys only); the set of
@@ -392,6 +394,29 @@ class Controller:
             log.info("SB transaction %s (%s)", status, txn.error)
             return False
         return True
+
+    async def _ovs_later(self, build: Any) -> None:
+        """Starts a local OVS transaction without waiting for its outcome.  One at a time:
+        each is built on a replica that already shows the previous one (OVSDB sends the
+        update before the reply), so a tunnel is never created twice."""
+        await self._ovs_idle()
+        self._ovs_task = asyncio.ensure_future(self._ovs_background(build))
+
+    async def _ovs_idle(self) -> None:
+        task, self._ovs_task = self._ovs_task, None
+        if task is not None:
+            await task
+
+    async def _ovs_background(self, build: Any) -> None:
+        try:
+            ok = await self._ovs_txn(build)
+        except Exception:
+            log.exception("OVS transaction failed")
+            ok = False
+        if not ok:
+            # Computed again and retried shortly (not at once: a write OVS keeps refusing
+            # must not spin the loop).
+            asyncio.get_running_loop().call_later(0.5, self.wake)
 
     async def _ovs_txn(self, build: Any) -> bool:
         txn = self.ovs.transaction()
