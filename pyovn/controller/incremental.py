@@ -279,14 +279,6 @@ class ControllerCore:
             out.update(port_group_deps(n))
         return out
 
-    def _structural(self, old: Runtime, new: Runtime, d: SbDelta) -> set[Owner]:
-        """Owners that come or go with the local datapaths and the tunnels."""
-        out: set[Owner] = set()
-        for dpu in old.local_datapaths ^ new.local_datapaths:
-            out |= self._owners_on(dpu)
-        out |= {("tunnel", c) for c in old.tunnels.keys() ^ new.tunnels.keys()}
-        return out
-
     # --- computing owners ----------------------------------------------------------------
 
     def _compute(self, owners: Iterable[Owner], rt: Runtime, stats: RunStats) -> None:
