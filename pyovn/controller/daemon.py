@@ -16,6 +16,7 @@ import contextlib
 import logging
 import os
 import time
+from collections.abc import Coroutine
 from typing import Any
 
 from pyovn.controller import groups as G
@@ -109,6 +110,7 @@ class Controller:
         self._wake = asyncio.Event()
         self._pin_task: asyncio.Task[None] | None = None
         self._ovs_task: asyncio.Task[None] | None = None  # see _ovs_later
+        self._tasks: set[asyncio.Task[object]] = set()  # see _background
         self.garp = GarpAnnouncer()  # gratuitous ARP/RARP (pinctrl_garp.py)
         self.stats: dict[str, Any] = {"iterations": 0, "flow_mods": 0, "bundles": 0,
                                       "last_compute_ms": 0.0, "last_install_ms": 0.0,
@@ -211,6 +213,8 @@ class Controller:
                     await self._wait(seqs, 0.5 if retry else 5.0)
         finally:
             self.garp.close()
+            for task in list(self._tasks):
+                task.cancel()
             with contextlib.suppress(Exception):
                 await self._ovs_idle()
             if self._pin_task is not None:
@@ -285,9 +289,13 @@ class Controller:
         if self.pinctrl is None:
             self.pinctrl = Pinctrl(self)
         seq = self.sb.change_seqno
-        changed = await self._update_conditions(core.bindings.local_datapaths,
-                                                local.vifs().keys())
-        if not self._conditions_settled(changed and self.sb.change_seqno != seq):
+        conds = self._update_conditions(core.bindings.local_datapaths, local.vifs().keys())
+        if self.settled:
+            # Running: the rows a new condition brings arrive as ordinary changes, and
+            # nothing here needs them before going on (a port whose row is not here yet
+            # is bound when it comes).
+            self._background(conds)
+        elif not self._conditions_settled(await conds and self.sb.change_seqno != seq):
             return True
         # Only now: a table computed from a partial SB would forget the zones of ports it
         # does not see yet, and they would come back renumbered (losing their connections).
@@ -394,6 +402,20 @@ class Controller:
             log.info("SB transaction %s (%s)", status, txn.error)
             return False
         return True
+
+    def _background(self, coro: Coroutine[Any, Any, object]) -> None:
+        """Runs 'coro' without waiting for it; a failure is logged (and the loop woken to
+        compute again)."""
+        name = getattr(coro, "__qualname__", "task")
+        task = asyncio.ensure_future(coro)
+        self._tasks.add(task)
+
+        def done(t: asyncio.Task[object]) -> None:
+            self._tasks.discard(t)
+            if not t.cancelled() and t.exception() is not None:
+                log.warning("background %s failed: %s", name, t.exception())
+                asyncio.get_running_loop().call_later(0.5, self.wake)
+        task.add_done_callback(done)
 
     async def _ovs_later(self, build: Any) -> None:
         """Starts a local OVS transaction without waiting for its outcome.  One at a time:
