@@ -5,11 +5,16 @@ Logical_Router_Port "mac"/"networks".  Text forms are normalised as OVN prints t
 
 from __future__ import annotations
 
+import functools
 import ipaddress
 import re
 from dataclasses import dataclass
 
 _MAC_RE = re.compile(r"^([0-9A-Fa-f]{1,2}:){5}[0-9A-Fa-f]{1,2}$")
+# A plain dotted quad (no leading zeros, which ipaddress refuses) with an optional
+# prefix length: the common case, parsed without the ipaddress module's objects.
+_OCTET = r"(25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])"
+_IP4_RE = re.compile(rf"{_OCTET}\.{_OCTET}\.{_OCTET}\.{_OCTET}(?:/(3[0-2]|[12]?[0-9]))?")
 
 
 class AddressError(ValueError):
@@ -77,8 +82,23 @@ def is_mac(s: str) -> bool:
     return bool(_MAC_RE.match(s))
 
 
+def _ip4_text(v: int) -> str:
+    return f"{v >> 24}.{(v >> 16) & 255}.{(v >> 8) & 255}.{v & 255}"
+
+
 def parse_ip(s: str, default_plen: bool = True) -> Ip4 | Ip6:
     """"10.0.0.1", "10.0.0.1/24", "fd00::1/64"; a bare address gets a host prefix."""
+    m = _IP4_RE.fullmatch(s)
+    if m is not None:
+        a, b, c, d, plen_text = m.groups()
+        if plen_text is None and not default_plen:
+            raise AddressError(f"{s!r}: prefix length missing")
+        plen = 32 if plen_text is None else int(plen_text)
+        value = (int(a) << 24) | (int(b) << 16) | (int(c) << 8) | int(d)
+        mask = (0xFFFFFFFF << (32 - plen)) & 0xFFFFFFFF
+        first = value & mask
+        return Ip4(_ip4_text(value), plen, _ip4_text(first),
+                   _ip4_text(first | (~mask & 0xFFFFFFFF)))
     try:
         iface = ipaddress.ip_interface(s)
     except ValueError:
@@ -109,7 +129,10 @@ def parse_lport_addresses(s: str) -> LportAddresses:
     return LportAddresses(mac, tuple(ip4), tuple(ip6))
 
 
+@functools.lru_cache(maxsize=1 << 15)
 def try_lport_addresses(s: str) -> LportAddresses | None:
+    """Cached: the same port's addresses are read again by its port groups and routers,
+    and by every recompute of its unit; LportAddresses is immutable."""
     try:
         return parse_lport_addresses(s)
     except AddressError:

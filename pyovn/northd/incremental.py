@@ -19,10 +19,11 @@ from pyovn.ovsdb.idl import ChangeSet
 
 def changes_from_idl(cs: ChangeSet, tables: Iterable[str] = NB_TABLES) -> list[NbChange]:
     out: list[NbChange] = []
-    for t in tables:
-        tc = cs[t]
-        if not tc:
+    wanted = set(tables)
+    for t in cs:  # only the tables that changed (indexing cs makes empty ones)
+        if t not in wanted:
             continue
+        tc = cs.tables[t]
         for u, row in tc.inserted.items():
             out.append(NbChange(t, u, None, row._data))
         for u, row in tc.modified.items():

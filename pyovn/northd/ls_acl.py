@@ -12,7 +12,7 @@ allow-related; then every ACL decision is made on connections, and "allow" acts 
 
 from __future__ import annotations
 
-from pyovn.northd.model import Acl, Switch
+from pyovn.northd.model import Acl, SwitchWide
 from pyovn.northd.stages import FlowSink, Stage
 
 S = Stage
@@ -25,30 +25,20 @@ REJECT_NEXT = {"ingress": f"next(pipeline=egress,table={S.LS_OUT_QOS_MARK.table}
                "egress": f"next(pipeline=ingress,table={S.LS_IN_L2_LKUP.table})"}
 
 
-def is_stateful(sw: Switch) -> bool:
-    return any(a.action == "allow-related" for a in sw.acls)
-
-
-def _special_ports(sw: Switch) -> list[str]:
-    """Ports whose traffic skips conntrack: router ports and localnet ports."""
-    return [p.name for p in sw.ports
-            if (p.is_router and p.router_port is not None) or p.type == "localnet"]
-
-
-def build_pre_acl_lb(sw: Switch, f: FlowSink) -> None:
-    stateful = is_stateful(sw)
-    special = _special_ports(sw)
+def build_pre_acl_lb(w: SwitchWide, f: FlowSink) -> None:
+    stateful = w.stateful
     f.add(S.LS_IN_PRE_ACL, 110, "eth.dst == $svc_monitor_mac", "next;")
     f.add(S.LS_OUT_PRE_ACL, 110, "eth.src == $svc_monitor_mac", "next;")
     if stateful:
-        for name in special:
+        # Router and localnet ports' traffic skips conntrack.
+        for name in w.special_ports:
             f.add(S.LS_IN_PRE_ACL, 110, f'ip && inport == "{name}"', "next;")
             f.add(S.LS_OUT_PRE_ACL, 110, f'ip && outport == "{name}"', "next;")
         for st in (S.LS_IN_PRE_ACL, S.LS_OUT_PRE_ACL):
             f.add(st, 110, "eth.mcast", "next;")
             f.add(st, 110, f"{ND} || {DHCPV6_REQ}", "next;")
             f.add(st, 100, "ip", "reg0[0] = 1; next;")
-        for a in sw.acls:
+        for a in w.acls:
             if a.action == "allow-stateless":
                 st = S.LS_IN_PRE_ACL if a.direction == "from-lport" else S.LS_OUT_PRE_ACL
                 f.add(st, a.priority + 1000, a.match, "reg0[16] = 1; next;")
@@ -63,7 +53,7 @@ def build_pre_acl_lb(sw: Switch, f: FlowSink) -> None:
         f.add(st, 110, ND, "next;")
         f.add(st, 110, "reg0[16] == 1", "next;")
         f.add(st, 0, "1", "next;")
-    for name in special:
+    for name in w.special_ports:
         f.add(S.LS_IN_PRE_LB, 110, f'ip && inport == "{name}"', "next;")
         f.add(S.LS_OUT_PRE_LB, 110, f'ip && outport == "{name}"',
               "next;" if stateful else "ct_clear; next;")
@@ -147,9 +137,9 @@ def _acl_flows(a: Acl, stateful: bool, f: FlowSink) -> None:
             f.add(st, prio, m, f"{logs}/* drop */")
 
 
-def build_acls(sw: Switch, f: FlowSink) -> None:
-    stateful = is_stateful(sw)
-    has_acls = bool(sw.acls)
+def build_acls(w: SwitchWide, f: FlowSink) -> None:
+    stateful = w.stateful
+    has_acls = w.has_acls
     for st, hint in ((S.LS_IN_ACL, S.LS_IN_ACL_HINT), (S.LS_OUT_ACL, S.LS_OUT_ACL_HINT)):
         f.add(st, 65532, ND_ACL, "next;")
         if not has_acls:
@@ -177,7 +167,7 @@ def build_acls(sw: Switch, f: FlowSink) -> None:
             f.add(st, 1, "ip && !ct.est", "reg0[1] = 1; next;")
             f.add(st, 1, "ip && ct.est && ct_mark.blocked == 1", "reg0[1] = 1; next;")
         f.add(S.LS_IN_ACL_AFTER_LB, 65532, "reg0[17] == 1", "next;")
-    for a in sw.acls:
+    for a in w.acls:
         _acl_flows(a, stateful, f)
 
     f.add(S.LS_IN_ACL_AFTER_LB, 65532, ND_ACL, "next;")

@@ -26,6 +26,7 @@ from pyovn.jsonrpc.daemon import (
     project_rundir,
     run_async_main,
     setup_daemon,
+    tune_gc,
 )
 from pyovn.jsonrpc.unixctl import UnixctlServer
 from pyovn.northd.incremental import NorthdCore, changes_from_idl
@@ -39,6 +40,9 @@ from pyovn.ovsdb.idl import Idl, SchemaHelper, TxnStatus
 log = logging.getLogger("pyovn.northd")
 
 LOCK_NAME = "ovn_northd"
+NB_WRITTEN = (("Logical_Switch_Port", "up"), ("NB_Global", "sb_cfg"),
+              ("NB_Global", "sb_cfg_timestamp"), ("NB_Global", "hv_cfg"),
+              ("NB_Global", "hv_cfg_timestamp"))
 NB_SCHEMA = "/usr/share/ovn/ovn-nb.ovsschema"
 SB_SCHEMA = "/usr/share/ovn/ovn-sb.ovsschema"
 
@@ -75,6 +79,13 @@ class Northd:
                       probe_interval=5.0)
         self.sb = Idl(sb_remote, sb_helper(), backoff_min=0.1, backoff_max=1.0,
                       probe_interval=5.0)
+        # What northd writes into NB itself must not wake it up again (as ovn-northd's
+        # ovsdb_idl_omit_alert() calls): the replica still follows the values.
+        for table, column in NB_WRITTEN:
+            self.nb.omit_alert(table, column)
+        self._wake = asyncio.Event()
+        self.nb.add_change_listener(self._wake.set)
+        self.sb.add_change_listener(self._wake.set)
         self.core: NorthdCore | None = None
         self.index = SbIndex()
         self.index_built = False
@@ -86,7 +97,6 @@ class Northd:
         self.port_allocs: dict[str, KeyAllocator] = {}
         self.paused = False
         self.exiting = False
-        self._wake = asyncio.Event()
         self.nb_connected = self.sb_connected = False
         self.stats = {"iterations": 0, "sb_txns": 0, "sb_ops": 0, "nb_txns": 0,
                       "full_syncs": 0, "last_sync_ms": 0.0}
@@ -161,6 +171,7 @@ class Northd:
         await self.sb.set_lock(LOCK_NAME)
         try:
             while not self.exiting:
+                self._wake.clear()
                 nbseq, sbseq = self.nb.change_seqno, self.sb.change_seqno
                 retry = False
                 try:
@@ -172,24 +183,19 @@ class Northd:
                 if self.exiting:
                     break
                 if nbseq == self.nb.change_seqno and sbseq == self.sb.change_seqno:
-                    await self._wait(nbseq, sbseq, 0.5 if retry else None)
+                    await self._wait(0.5 if retry else None)
         finally:
             await self.nb.close()
             await self.sb.close()
 
-    async def _wait(self, nbseq: int, sbseq: int, timeout: float | None) -> None:
-        self._wake.clear()
-        tasks = [asyncio.ensure_future(self.nb.wait_for_change(nbseq)),
-                 asyncio.ensure_future(self.sb.wait_for_change(sbseq)),
-                 asyncio.ensure_future(self._wake.wait())]
-        try:
-            await asyncio.wait(tasks, timeout=timeout, return_when=asyncio.FIRST_COMPLETED)
-        finally:
-            for t in tasks:
-                t.cancel()
-            for t in tasks:
-                with contextlib.suppress(asyncio.CancelledError, Exception):
-                    await t
+    async def _wait(self, timeout: float | None) -> None:
+        """Until either database changes (the Idls' change listeners set _wake), a control
+        command sets _wake, or the timeout passes."""
+        if timeout is None:
+            await self._wake.wait()
+            return
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._wake.wait(), timeout)
 
     async def step(self) -> bool:
         """One iteration; True if something should be retried soon."""
@@ -254,6 +260,12 @@ class Northd:
         full = self.full_sync
         nbg = self._nb_global()
         nb_cfg = int(nbg.raw("nb_cfg")) if nbg is not None else 0  # type: ignore[attr-defined]
+        if not full and not any(dirty.values()):
+            # Nothing to write (a Port_Binding's status changed, say): no transaction to
+            # build, so that copying "up" north starts at once.
+            sbg = list(self.sb.tables["SB_Global"].rows.values())
+            if sbg and sbg[0].raw("nb_cfg") == nb_cfg:
+                return True
         txn = self.sb.transaction()
         try:
             writer = SbWriter(self.sb.replica, self.index, self.dp_alloc, self.port_allocs,
@@ -386,6 +398,10 @@ def main(argv: list[str] | None = None) -> int:
         northd.register(server)
         await ctx.start_unixctl(server)
         ctx.startup_done()
+        # northd's state (replicas, units, flows) holds no reference cycles worth the
+        # cyclic collector's walks, which with a big NB showed up as pauses in the middle
+        # of a change: collect rarely, as the OVSDB server does.
+        tune_gc()
         try:
             await northd.run()
         finally:

@@ -1,6 +1,7 @@
-"""What the stage modules work from: a switch or router with its ports, addresses parsed and
-cross-references resolved (router-type switch ports to their router ports, ACLs of the port
-groups that reach into a switch).  Built through an NbView, so every NB read is recorded."""
+"""What the stage modules work from: a switch port, a switch (from its ports' summaries) or
+a router with its ports, addresses parsed and cross-references resolved (router-type switch
+ports to their router ports, ACLs of the port groups that reach into a switch).  Built
+through an NbView, so every NB read (and every value read from another unit) is recorded."""
 
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ from pyovn.northd.addresses import (
     parse_lrp_networks,
     try_lport_addresses,
 )
-from pyovn.northd.nb import NbView, Row, opt
+from pyovn.northd.nb import NbView, Row, column_group, opt
 
 log = logging.getLogger("pyovn.northd")
 
@@ -46,6 +47,8 @@ class RouterPort:
 
 @dataclass
 class SwitchPort:
+    """A switch port as its own unit (units.port_unit) sees it."""
+
     uuid: str
     name: str
     type: str  # NB type: "", "router", "localnet", "localport", ...
@@ -54,12 +57,10 @@ class SwitchPort:
     addresses_raw: tuple[str, ...]
     port_security: tuple[str, ...]
     enabled: bool
-    up: bool | None
     options: dict[str, str]
     parent: str | None
     tag: int | None
     tag_request: int | None
-    external_ids: dict[str, str]
     router_port: RouterPort | None = None  # type=router: the peer router port
     dhcpv4: Row | None = None
     dhcpv6: Row | None = None
@@ -73,26 +74,63 @@ class SwitchPort:
         return self.type == ""
 
 
+@dataclass(frozen=True, slots=True)
+class PortSummary:
+    """What its switch's own unit needs of a port (multicast groups, flood, unknown and
+    conntrack-bypass flows, the switch's ACLs through port groups), derived by the port's
+    unit: the switch reads one value per port instead of parsing every port again, and is
+    not recomputed when a port changes in a way that leaves this alone."""
+
+    name: str
+    enabled: bool
+    is_router: bool
+    has_unknown: bool
+    router_mac: str | None  # an enabled router-type port's peer router port MAC
+    special: bool  # a router port (peer found) or localnet port: skips conntrack
+    dhcp_acl: tuple[str, ...]  # matches of the egress ACL exceptions for its DHCP replies
+    port_groups: tuple[str, ...]  # UUIDs of the port groups holding it
+
+
+@dataclass(frozen=True)
+class SwitchWide:
+    """Everything a switch's switch-wide flows are made from, derived by the switch's unit
+    and read by its flows unit, which is thus rebuilt only when one of these changes (not
+    for every port that comes or goes)."""
+
+    acls: tuple[Acl, ...]
+    stateful: bool  # an ACL reaching the switch is allow-related (see ls_acl.py)
+    vlan_passthru: bool
+    router_macs: tuple[str, ...]
+    any_unknown: bool  # an enabled port has "unknown" addresses
+    special_ports: tuple[str, ...]
+    dhcp_acl: tuple[str, ...]
+    has_dns: bool
+
+    @property
+    def has_acls(self) -> bool:
+        return bool(self.acls)
+
+
 @dataclass
 class Switch:
     uuid: str
     name: str
-    row: Row
-    ports: list[SwitchPort]
+    ports: list[PortSummary]
     acls: list[Acl]
-    port_groups: list[tuple[str, str, list[str]]]  # (uuid, name, names of ports here)
     dns: list[tuple[str, dict[str, str]]]  # (DNS uuid, records)
     other_config: dict[str, str] = field(default_factory=dict)
 
     @property
-    def has_stateful_acl(self) -> bool:
-        return any(a.action == "allow-related" for a in self.acls) or (
-            any(a.action == "allow" for a in self.acls)
-            and any(a.action == "allow-related" for a in self.acls))
-
-    @property
-    def localnet_ports(self) -> list[SwitchPort]:
-        return [p for p in self.ports if p.type == "localnet"]
+    def wide(self) -> SwitchWide:
+        ports = self.ports
+        return SwitchWide(
+            tuple(self.acls), any(a.action == "allow-related" for a in self.acls),
+            self.other_config.get("vlan-passthru") == "true",
+            tuple(sorted({p.router_mac for p in ports if p.router_mac is not None})),
+            any(p.has_unknown and p.enabled for p in ports),
+            tuple(sorted(p.name for p in ports if p.special)),
+            tuple(sorted(m for p in ports for m in p.dhcp_acl)),
+            any(records for _u, records in self.dns))
 
 
 @dataclass
@@ -155,6 +193,19 @@ def _mac_ok(mac: str) -> bool:
     return is_mac(mac)
 
 
+# The columns of a switch port its own unit reads (not "up", "external_ids", ...: northd
+# writing "up" back must not recompute the port).
+PORT_COLUMNS = column_group("Logical_Switch_Port", "port", (
+    "name", "type", "addresses", "dynamic_addresses", "port_security", "enabled",
+    "options", "parent_name", "tag", "tag_request", "dhcpv4_options", "dhcpv6_options"))
+
+
+def _peer_router_port(nb: NbView, options: Row) -> RouterPort | None:
+    rp_name = options.get("router-port")
+    found = nb.by_name("Logical_Router_Port", rp_name) if rp_name else None
+    return _router_port(nb, found[0], found[1]) if found is not None else None
+
+
 def _switch_port(nb: NbView, u: str, r: Row) -> SwitchPort:
     addrs: list[LportAddresses] = []
     unknown = False
@@ -179,15 +230,11 @@ def _switch_port(nb: NbView, u: str, r: Row) -> SwitchPort:
     sp = SwitchPort(
         uuid=u, name=r["name"], type=r.get("type", ""), addresses=addrs, has_unknown=unknown,
         addresses_raw=tuple(raw), port_security=tuple(r.get("port_security", ())),
-        enabled=enabled is not False, up=opt(r, "up"), options=options,
+        enabled=enabled is not False, options=options,
         parent=opt(r, "parent_name"), tag=opt(r, "tag"), tag_request=opt(r, "tag_request"),
-        external_ids=dict(r.get("external_ids") or {}),
     )
     if sp.is_router:
-        rp_name = options.get("router-port")
-        found = nb.by_name("Logical_Router_Port", rp_name) if rp_name else None
-        if found is not None:
-            sp.router_port = _router_port(nb, found[0], found[1])
+        sp.router_port = _peer_router_port(nb, options)
         if "router" in raw and sp.router_port is not None:
             sp.addresses.append(LportAddresses(sp.router_port.networks.mac,
                                                sp.router_port.networks.ip4,
@@ -201,30 +248,52 @@ def _switch_port(nb: NbView, u: str, r: Row) -> SwitchPort:
     return sp
 
 
+def build_port(nb: NbView, u: str) -> tuple[str | None, SwitchPort] | None:
+    """A switch port and the UUID of its switch (None: no such port)."""
+    r = nb.columns(PORT_COLUMNS, u)
+    if r is None:
+        return None
+    return nb.owner(u), _switch_port(nb, u, r)
+
+
+def summarize(p: SwitchPort, dhcp_acl: tuple[str, ...], port_groups: tuple[str, ...]
+              ) -> PortSummary:
+    rp = p.router_port
+    return PortSummary(
+        p.name, p.enabled, p.is_router, p.has_unknown,
+        rp.networks.mac if p.is_router and rp is not None and p.enabled else None,
+        (p.is_router and rp is not None) or p.type == "localnet", dhcp_acl, port_groups)
+
+
 def build_switch(nb: NbView, u: str) -> Switch | None:
     r = nb.row("Logical_Switch", u)
     if r is None:
         return None
-    ports = [_switch_port(nb, pu, pr) for pu, pr in nb.rows("Logical_Switch_Port",
-                                                              r.get("ports", ()))]
+    ports: list[PortSummary] = []
+    pgs: set[str] = set()
+    for pu in r.get("ports", ()):
+        ps = nb.derived("lsp", pu)
+        if ps is not None:
+            ports.append(ps)
+            pgs.update(ps.port_groups)
     acls: dict[str, Acl] = {}
     for au, ar in nb.rows("ACL", r.get("acls", ())):
         acls[au] = _acl(au, ar)
-    pgs: dict[str, set[str]] = {}
-    for p in ports:
-        for g in nb.port_groups_of(p.uuid):
-            pgs.setdefault(g, set()).add(p.name)
-    port_groups = []
-    # Which ports are in a group comes from port_groups_of(); of the group itself only the
-    # name and ACLs matter here, so a port joining or leaving elsewhere costs nothing.
-    for gu, gr in nb.row_columns("Port_Group", pgs, ("name", "acls")):
-        port_groups.append((gu, gr["name"], sorted(pgs[gu])))
+    # Of a port group only its ACLs matter here (which ports are in it came from the
+    # ports' summaries), so a port joining or leaving a group elsewhere costs nothing.
+    for _gu, gr in nb.row_columns(_PG_ACLS, pgs):
         for au, ar in nb.rows("ACL", gr.get("acls", ())):
             acls[au] = _acl(au, ar)
     dns = [(du, dict(dr.get("records") or {}))
            for du, dr in nb.rows("DNS", r.get("dns_records", ()))]
-    return Switch(u, r["name"], r, ports, sorted(acls.values(), key=lambda a: a.uuid),
-                  port_groups, dns, dict(r.get("other_config") or {}))
+    return Switch(u, r["name"], ports, sorted(acls.values(), key=lambda a: a.uuid),
+                  dns, dict(r.get("other_config") or {}))
+
+
+_PG_ACLS = column_group("Port_Group", "acls", ("acls",))
+_LS_PORTS = column_group("Logical_Switch", "ports", ("ports",))
+_NEIGHBOR_COLUMNS = column_group("Logical_Switch_Port", "neighbor",
+                                 ("type", "options", "addresses"))
 
 
 def build_router(nb: NbView, u: str) -> Router | None:
@@ -247,10 +316,10 @@ def build_router(nb: NbView, u: str) -> Router | None:
             if lr_.get("type") != "router":
                 continue
             ls_u = nb.owner(_lu)
-            ls = nb.row("Logical_Switch", ls_u) if ls_u else None
+            ls = nb.columns(_LS_PORTS, ls_u) if ls_u else None
             if ls is None:
                 continue
-            for _pu, pr in nb.rows("Logical_Switch_Port", ls.get("ports", ())):
+            for _pu, pr in nb.row_columns(_NEIGHBOR_COLUMNS, ls.get("ports", ())):
                 if pr.get("type") == "router":
                     other = (pr.get("options") or {}).get("router-port")
                     if not other or other == rp.name:

@@ -9,14 +9,23 @@ Dependency keys (what a unit of translation read, so that a change to NB recompu
 the units that read something it touched):
 
 - ("r", uuid): the row itself;
-- ("c", uuid, column): one column of a row (a reader that needs only some columns is not
-  recomputed when the others change, e.g. a switch reading a port group's ACLs but not its
-  ports);
+- ("g", uuid, group): some columns of a row, a group declared with `column_group()` (a
+  reader that needs only some columns is not recomputed when the others change, e.g. a
+  switch reading a port group's ACLs but not its ports, or a port's unit when northd
+  writes the port's "up");
 - ("t", table): the set of rows of a table (only whole-table readers use it);
 - ("n", table, name): which row has this name (lookups by name, including misses);
 - ("o", port_uuid): which switch or router owns a port;
 - ("pg", lsp_uuid): which port groups hold a switch port;
-- ("rp", lrp_name): which switch ports name this router port in options:router-port.
+- ("rp", lrp_name): which switch ports name this router port in options:router-port;
+- ("d", kind, uuid): a value the unit (kind, uuid) derived (see translate.py), e.g. what
+  a switch needs to know of each of its ports.
+
+Readers that need only some columns of a row read it through `columns()`, which records one
+("g", uuid, group) dep and hands back a view that refuses any other column, so that a
+forgotten declaration fails loudly instead of making the incremental result stale.  Groups
+are declared up front so that `NbDb.apply` knows which ones a change touched: one dep per
+row read, however many columns, keeps the dependency index small.
 """
 
 from __future__ import annotations
@@ -38,6 +47,58 @@ _NAMED = ("Logical_Switch", "Logical_Switch_Port", "Logical_Router", "Logical_Ro
           "Port_Group", "Address_Set")
 # Tables whose "ports" column owns ports (a port belongs to at most one of them).
 _OWNERS = {"Logical_Switch": "ports", "Logical_Router": "ports"}
+
+
+@dataclass(frozen=True)
+class ColumnGroup:
+    table: str
+    name: str
+    columns: frozenset[str]
+
+
+_GROUPS: dict[str, list[ColumnGroup]] = {}
+
+
+def column_group(table: str, name: str, columns: Iterable[str]) -> ColumnGroup:
+    """Declares (once, at import) a set of columns some reader reads of `table`'s rows."""
+    g = ColumnGroup(table, name, frozenset(columns))
+    for old in _GROUPS.get(table, ()):
+        if old.name == name:
+            if old != g:
+                raise ValueError(f"column group {table}/{name} declared twice, differently")
+            return old
+    _GROUPS.setdefault(table, []).append(g)
+    return g
+
+
+class UndeclaredColumn(RuntimeError):
+    """A reader used a column it did not declare (its deps would miss changes to it)."""
+
+
+class Cols(Mapping[str, Any]):
+    """A row seen through the columns a reader declared."""
+
+    __slots__ = ("_cols", "_row")
+
+    def __init__(self, row: Row, cols: frozenset[str]) -> None:
+        self._row = row
+        self._cols = cols
+
+    def __getitem__(self, column: str) -> Any:
+        if column not in self._cols:
+            raise UndeclaredColumn(column)
+        return self._row[column]
+
+    def get(self, column: str, default: Any = None) -> Any:
+        if column not in self._cols:
+            raise UndeclaredColumn(column)
+        return self._row.get(column, default)
+
+    def __iter__(self) -> Iterator[str]:
+        return (c for c in self._row if c in self._cols)
+
+    def __len__(self) -> int:
+        return sum(1 for c in self._row if c in self._cols)
 
 
 @dataclass(frozen=True, slots=True)
@@ -86,7 +147,9 @@ class NbDb:
     def __init__(self, tables: Mapping[str, Mapping[str, Row]]) -> None:
         self.tables: dict[str, Mapping[str, Row]] = {t: tables.get(t, {}) for t in NB_TABLES}
         self.names: dict[str, dict[str, set[str]]] = {t: {} for t in _NAMED}
-        self.owner: dict[str, str] = {}
+        # A port listed by several owners (a broken NB) belongs to the smallest UUID, so
+        # that the full and the incremental translation agree on it.
+        self.owners: dict[str, set[str]] = {}
         self.pgs_of: dict[str, set[str]] = {}
         self.rp_peers: dict[str, set[str]] = {}
         for u, r in self.tables["Logical_Switch_Port"].items():
@@ -99,7 +162,7 @@ class NbDb:
         for t, col in _OWNERS.items():
             for u, r in self.tables[t].items():
                 for p in r.get(col, ()):
-                    self.owner[p] = u
+                    self.owners.setdefault(p, set()).add(u)
         for u, r in self.tables["Port_Group"].items():
             for p in r.get("ports", ()):
                 self.pgs_of.setdefault(p, set()).add(u)
@@ -111,13 +174,15 @@ class NbDb:
         for c in changes:
             touched.add(("r", c.uuid))
             touched.add(("t", c.table))
-            if c.old is None or c.new is None:
-                row = c.new if c.new is not None else c.old
-                assert row is not None
-                touched.update(("c", c.uuid, col) for col in row)
-            else:
-                touched.update(("c", c.uuid, col) for col, v in c.new.items()
-                               if c.old.get(col) != v)
+            groups = _GROUPS.get(c.table)
+            if groups:
+                if c.old is None or c.new is None:
+                    touched.update(("g", c.uuid, g.name) for g in groups)
+                else:
+                    before = c.old
+                    changed = {col for col, v in c.new.items() if before.get(col) != v}
+                    touched.update(("g", c.uuid, g.name) for g in groups
+                                   if not g.columns.isdisjoint(changed))
             if c.table in self.names:
                 idx = self.names[c.table]
                 if c.old is not None:
@@ -137,11 +202,14 @@ class NbDb:
                 old = set(c.old.get(col, ())) if c.old is not None else set()
                 new = set(c.new.get(col, ())) if c.new is not None else set()
                 for p in old - new:
-                    if self.owner.get(p) == c.uuid:
-                        del self.owner[p]
+                    s = self.owners.get(p)
+                    if s is not None:
+                        s.discard(c.uuid)
+                        if not s:
+                            del self.owners[p]
                     touched.add(("o", p))
                 for p in new - old:
-                    self.owner[p] = c.uuid
+                    self.owners.setdefault(p, set()).add(c.uuid)
                     touched.add(("o", p))
             if c.table == "Logical_Switch_Port":
                 orp = _router_port(c.old) if c.old is not None else ""
@@ -186,13 +254,16 @@ def _name(row: Row) -> str:
 
 
 class NbView:
-    """Read access to an NbDb that records what was read into `deps`."""
+    """Read access to an NbDb (and to values other units derived) that records what was
+    read into `deps`."""
 
-    __slots__ = ("db", "deps")
+    __slots__ = ("_derived", "db", "deps")
 
-    def __init__(self, db: NbDb) -> None:
+    def __init__(self, db: NbDb,
+                 derived: Mapping[tuple[str, str], Any] | None = None) -> None:
         self.db = db
         self.deps: set[DepKey] = set()
+        self._derived = derived if derived is not None else {}
 
     def row(self, table: str, uuid: str) -> Row | None:
         self.deps.add(("r", uuid))
@@ -209,17 +280,30 @@ class NbView:
                 out.append((u, r))
         return out
 
-    def row_columns(self, table: str, uuids: Iterable[str],
-                    columns: tuple[str, ...]) -> list[tuple[str, Row]]:
-        """Like rows(), for a reader that uses only `columns` of them."""
-        t = self.db.tables[table]
-        out = []
+    def row_columns(self, group: ColumnGroup, uuids: Iterable[str]) -> list[tuple[str, Row]]:
+        """Like rows(), for a reader that uses only the group's columns."""
+        t = self.db.tables[group.table]
+        deps = self.deps
+        name = group.name
+        cols = group.columns
+        out: list[tuple[str, Row]] = []
         for u in sorted(uuids):
-            self.deps.update(("c", u, c) for c in columns)
+            deps.add(("g", u, name))
             r = t.get(u)
             if r is not None:
-                out.append((u, r))
+                out.append((u, Cols(r, cols)))
         return out
+
+    def columns(self, group: ColumnGroup, uuid: str) -> Cols | None:
+        """One row, for a reader that uses only the group's columns."""
+        self.deps.add(("g", uuid, group.name))
+        r = self.db.tables[group.table].get(uuid)
+        return None if r is None else Cols(r, group.columns)
+
+    def derived(self, kind: str, uuid: str) -> Any:
+        """The value the unit (kind, uuid) derived for others (None if none)."""
+        self.deps.add(("d", kind, uuid))
+        return self._derived.get((kind, uuid))
 
     def all_rows(self, table: str) -> list[tuple[str, Row]]:
         self.deps.add(("t", table))
@@ -240,7 +324,8 @@ class NbView:
 
     def owner(self, port_uuid: str) -> str | None:
         self.deps.add(("o", port_uuid))
-        return self.db.owner.get(port_uuid)
+        s = self.db.owners.get(port_uuid)
+        return min(s) if s else None
 
     def port_groups_of(self, lsp_uuid: str) -> set[str]:
         self.deps.add(("pg", lsp_uuid))

@@ -16,6 +16,7 @@ from pyovn.ovsdb.idl import ChangeSet, Table
 Data = Mapping[str, Any]
 INDEXED = ("Datapath_Binding", "Port_Binding", "Multicast_Group", "Logical_Flow",
            "Port_Group", "Address_Set", "DNS", "SB_Global", "DHCP_Options", "DHCPv6_Options")
+_INDEXED = frozenset(INDEXED)
 
 
 def _opt(d: Data, col: str) -> Any:
@@ -60,6 +61,7 @@ class SbIndex:
         self.dp_key_of: dict[str, int] = {}
         self.dp_nb: dict[str, str] = {}  # SB datapath uuid -> NB uuid
         self.port_keys: dict[str, dict[int, str]] = {}  # SB dp uuid -> key -> PB uuid
+        self.pb_name: dict[str, str] = {}  # PB uuid -> logical_port
 
     def rebuild(self, tables: Mapping[str, Table]) -> None:
         self.__init__()  # type: ignore[misc]
@@ -71,10 +73,10 @@ class SbIndex:
                 self._add(t, u, row._data)
 
     def update(self, changes: ChangeSet) -> None:
-        for t in INDEXED:
-            tc = changes[t]
-            if not tc:
+        for t in changes:  # only the tables that changed (indexing makes empty ones)
+            if t not in _INDEXED:
                 continue
+            tc = changes.tables[t]
             for u, row in tc.deleted.items():
                 self._remove(t, u, row._data)
             for u, row in tc.modified.items():
@@ -100,6 +102,7 @@ class SbIndex:
             if k is not None:
                 self.dp_nb[u] = str(k)
         elif t == "Port_Binding":
+            self.pb_name[u] = str(d.get("logical_port", ""))
             dp = _opt(d, "datapath") or d.get("datapath")
             if dp:
                 self.port_keys.setdefault(dp, {})[int(d.get("tunnel_key", 0))] = u
@@ -121,6 +124,7 @@ class SbIndex:
             self.dp_key_of.pop(u, None)
             self.dp_nb.pop(u, None)
         elif t == "Port_Binding":
+            self.pb_name.pop(u, None)
             dp = str(_opt(d, "datapath") or "")
             keys = self.port_keys.get(dp)
             if keys is not None and keys.get(int(d.get("tunnel_key", 0))) == u:

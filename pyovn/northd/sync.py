@@ -145,27 +145,26 @@ class SbWriter:
             dp = self.dp_ref(want.datapath)
             if dp is None:
                 continue
+            values = {
+                "type": want.type, "options": dict(want.options),
+                "mac": tuple(sorted(set(want.mac))),
+                "port_security": tuple(sorted(set(want.port_security))),
+                "parent_port": (want.parent_port,) if want.parent_port else (),
+                "tag": (want.tag,) if want.tag is not None else ()}
             if row is None or row.raw("datapath") != dp.uuid:
                 key = self._port_key(dp, want.datapath)
                 if key is None:
                     log.error("no free port tunnel key for %s", name)
                     continue
+                self.ops += 1
                 if row is None:
-                    row = self.replica.txn.insert("Port_Binding")  # type: ignore[union-attr]
-                    row.logical_port = name
-                    self.new_pbs[name] = row
+                    self.new_pbs[name] = txn_of(self.replica).insert("Port_Binding", values={
+                        "logical_port": name, "datapath": dp, "tunnel_key": key, **values})
+                    continue
                 row.datapath = dp
                 row.tunnel_key = key
-                self.ops += 1
-            self._set(row, "type", want.type, row.raw("type"))
-            self._set(row, "options", dict(want.options), row.raw("options"))
-            self._set(row, "mac", tuple(sorted(set(want.mac))), row.raw("mac"))
-            self._set(row, "port_security", tuple(sorted(set(want.port_security))),
-                      row.raw("port_security"))
-            parent = (want.parent_port,) if want.parent_port else ()
-            self._set(row, "parent_port", parent, row.raw("parent_port"))
-            tag = (want.tag,) if want.tag is not None else ()
-            self._set(row, "tag", tag, row.raw("tag"))
+            for column, value in values.items():
+                self._set(row, column, value, row.raw(column))
 
     def _port_key(self, dp: Row, dp_nb: str) -> int | None:
         used = self.used_port_keys.setdefault(dp.uuid, set())
@@ -181,10 +180,15 @@ class SbWriter:
         new = self.new_pbs.get(name)
         if new is not None:
             return new
+        uuids = self.index.find("Port_Binding", name)
+        if len(uuids) == 1:  # the usual case, without _one()'s sorting and copying
+            for u in uuids:
+                return self._row("Port_Binding", u)
         row, _ = self._one("Port_Binding", name)
         return row
 
     def sync_mcgroups(self, desired: dict[Hashable, Any], keys: Iterable[Hashable]) -> None:
+        txn = txn_of(self.replica)
         for k in keys:
             dp_nb, name = cast(tuple[str, str], k)
             dp = self.dp_ref(dp_nb)
@@ -202,20 +206,27 @@ class SbWriter:
                     self.ops += 1
                 continue
             tkey, ports = want
-            refs = [r for p in ports if (r := self.pb_ref(p)) is not None]
             if row is None:
-                row = self.replica.txn.insert("Multicast_Group")  # type: ignore[union-attr]
-                row.datapath = dp
-                row.name = name
-                row.tunnel_key = tkey
-                row.ports = refs
+                refs = [r for p in ports if (r := self.pb_ref(p)) is not None]
+                txn.insert("Multicast_Group", values={
+                    "datapath": dp, "name": name, "tunnel_key": tkey, "ports": refs})
                 self.ops += 1
                 continue
             self._set(row, "tunnel_key", tkey, row.raw("tunnel_key"))
-            if any(r.uuid not in self.tables["Port_Binding"].rows for r in refs) or \
-                    tuple(sorted(r.uuid for r in refs)) != row.raw("ports"):
-                row.ports = refs
-                self.ops += 1
+            # A port joining or leaving a big switch: send the difference (a mutate), not
+            # the whole set, which the server would parse and check again, in full; and
+            # find it by name, without resolving every member's row.
+            pb_name = self.index.pb_name
+            want_names = set(ports)
+            have = row.raw("ports")
+            have_names = {pb_name.get(u) for u in have}
+            added = [r for p in want_names - have_names if (r := self.pb_ref(p)) is not None]
+            removed = [u for u in have if pb_name.get(u) not in want_names]
+            if added:
+                txn.add_to_set(row, "ports", added)
+            if removed:
+                txn.remove_from_set(row, "ports", removed)
+            self.ops += bool(added or removed)
 
     def sync_flows(self, desired: dict[Hashable, Any], keys: Iterable[Hashable]) -> None:
         txn = self.replica.txn
@@ -233,14 +244,10 @@ class SbWriter:
                 r.delete()
                 self.ops += 1
             if want and not existing:
-                row = txn.insert("Logical_Flow")
-                row.logical_datapath = dp
-                row.pipeline = k.pipeline
-                row.table_id = k.table
-                row.priority = k.priority
-                row.match = k.match
-                row.actions = k.actions
-                row.external_ids = {"stage-name": k.stage_name}
+                txn.insert("Logical_Flow", values={
+                    "logical_datapath": dp, "pipeline": k.pipeline, "table_id": k.table,
+                    "priority": k.priority, "match": k.match, "actions": k.actions,
+                    "external_ids": {"stage-name": k.stage_name}})
                 self.ops += 1
 
     def sync_port_groups(self, desired: dict[Hashable, Any], keys: Iterable[Hashable],

@@ -1,6 +1,7 @@
 """NB is translated in independent units, each a pure function of what it reads through an
-NbView: one per logical switch, router, port group and address set, and one global.  A unit's
-output is a set of desired SB rows, keyed per SB table by their natural identity:
+NbView: one per logical switch, switch port, router, port group and address set, and one
+global.  A unit's output is a set of desired SB rows, keyed per SB table by their natural
+identity:
 
 - "Datapath_Binding": NB uuid -> (kind, name)
 - "Port_Binding": logical_port -> PortRow
@@ -13,6 +14,21 @@ output is a set of desired SB rows, keyed per SB table by their natural identity
 
 Tunnel keys of datapaths and ports are not part of the translation: they are allocated when
 SB is written (sync.py), and kept stable there.
+
+A switch's work is split in three, so that adding, removing or changing one port costs
+that port's flows plus what really depends on the set of ports, not the whole switch:
+
+- "lsp", one per switch port: its Port_Binding and its own flows (port security, ARP/ND
+  responder, DHCP, L2 lookup, ...), and a PortSummary of it for its switch (DERIVED);
+- "ls", one per switch: its datapath, multicast groups and DNS rows, from its ports'
+  summaries and its ACLs (its own and its ports' groups'), and the SwitchWide inputs of
+  its switch-wide flows (DERIVED);
+- "lsf", one per switch: the switch-wide flows (ACL stages, conntrack bypass of router and
+  localnet ports, DHCP reply exceptions, flood and unknown-destination flows, ...), rebuilt
+  only when SwitchWide changes, which a plain VIF coming or going leaves alone.
+
+Derived values go from lower to higher levels (UNIT_LEVELS, see translate.py), so a unit
+runs again only when what it read changed.
 """
 
 from __future__ import annotations
@@ -22,17 +38,22 @@ from dataclasses import dataclass
 from typing import Any
 
 from pyovn.northd import lr_input, lr_routing, ls_acl, ls_arp, ls_dhcp, ls_l2
-from pyovn.northd.model import build_router, build_switch
-from pyovn.northd.nb import NbView, opt
+from pyovn.northd.model import SwitchWide, build_port, build_router, build_switch, summarize
+from pyovn.northd.nb import NbView, column_group, opt
 from pyovn.northd.stages import FlowSink
 
-UnitKey = tuple[str, str]  # ("ls"|"lr"|"pg"|"as"|"global", NB uuid or "")
+UnitKey = tuple[str, str]  # (kind, NB uuid or "" for "global"); kinds: UNIT_KINDS
 UnitOut = dict[str, dict[Hashable, Any]]
 SB_TABLES = ("Datapath_Binding", "Port_Binding", "Multicast_Group", "Logical_Flow",
              "Port_Group", "Address_Set", "DNS", "SB_Global")
+# Not an SB table: values units hand to other units, keyed by the producing unit's key.
+DERIVED = "_derived"
 # Which NB table's rows each kind of unit stands for.
-UNIT_TABLES = {"Logical_Switch": "ls", "Logical_Router": "lr", "Port_Group": "pg",
-               "Address_Set": "as"}
+UNIT_KINDS = {"lsp": "Logical_Switch_Port", "ls": "Logical_Switch", "lsf": "Logical_Switch",
+              "lr": "Logical_Router", "pg": "Port_Group", "as": "Address_Set"}
+# Units of a higher level read what lower ones derived, so run after them: a port's
+# summary -> its switch (multicast groups, SwitchWide) -> the switch's flows.
+UNIT_LEVELS = {"lsp": 0, "ls": 1, "lsf": 2}
 NORTHD_VERSION = "23.03.1-20.27.0-70.6"
 
 
@@ -53,38 +74,66 @@ def _empty() -> UnitOut:
     return {t: {} for t in SB_TABLES}
 
 
+def port_unit(nb: NbView, uuid: str) -> UnitOut:
+    out = _empty()
+    built = build_port(nb, uuid)
+    if built is None:
+        return out
+    ls, p = built
+    f = FlowSink(ls or "")
+    ls_l2.port_security(p, f)
+    ls_l2.port_fdb(p, f)
+    ls_arp.port_arp_nd_responder(p, f)
+    dhcp_acl = ls_dhcp.port_dhcp(p, f)
+    ls_l2.port_l2_lookup(p, f)
+    pgs = tuple(sorted(nb.port_groups_of(uuid)))
+    out[DERIVED] = {("lsp", uuid): summarize(p, dhcp_acl, pgs)}
+    if ls is None:
+        return out
+    if p.is_router:
+        peer = p.options.get("router-port")
+        options: dict[str, str] = {"peer": peer} if peer else {}
+        ptype = "patch"
+    else:
+        options = p.options
+        ptype = p.type
+    tag = p.tag if p.tag is not None else (p.tag_request if p.parent else None)
+    out["Port_Binding"][p.name] = PortRow(
+        ls, ptype, tuple(sorted(options.items())), p.addresses_raw,
+        p.port_security, p.parent, tag if p.parent else None)
+    out["Logical_Flow"] = dict.fromkeys(f.flows)
+    return out
+
+
 def switch_unit(nb: NbView, uuid: str) -> UnitOut:
     out = _empty()
     sw = build_switch(nb, uuid)
     if sw is None:
         return out
     out["Datapath_Binding"][uuid] = ("ls", sw.name)
-    for p in sw.ports:
-        if p.is_router:
-            peer = p.options.get("router-port")
-            options: dict[str, str] = {"peer": peer} if peer else {}
-            ptype = "patch"
-        else:
-            options = dict(p.options)
-            ptype = p.type
-        tag = p.tag if p.tag is not None else (p.tag_request if p.parent else None)
-        out["Port_Binding"][p.name] = PortRow(
-            uuid, ptype, tuple(sorted(options.items())), p.addresses_raw,
-            p.port_security, p.parent, tag if p.parent else None)
+    out[DERIVED] = {("ls", uuid): sw.wide}
     for name, (key, ports) in ls_l2.multicast_groups(sw).items():
         out["Multicast_Group"][(uuid, name)] = (key, ports)
-    f = FlowSink(uuid)
-    ls_l2.build_port_security(sw, f)
-    ls_l2.build_fdb(sw, f)
-    ls_acl.build_pre_acl_lb(sw, f)
-    ls_acl.build_acls(sw, f)
-    ls_l2.build_passthrough(f)
-    ls_arp.build_arp_nd_responder(sw, f)
-    ls_dhcp.build_dhcp(sw, f)
-    ls_l2.build_l2_lookup(sw, f)
-    out["Logical_Flow"] = dict.fromkeys(f.flows)
     for du, records in sw.dns:
         out["DNS"][(du, uuid)] = tuple(sorted(records.items()))
+    return out
+
+
+def switch_flows_unit(nb: NbView, uuid: str) -> UnitOut:
+    out = _empty()
+    w = nb.derived("ls", uuid)
+    if not isinstance(w, SwitchWide):
+        return out
+    f = FlowSink(uuid)
+    ls_l2.build_port_security(w, f)
+    ls_l2.build_fdb(f)
+    ls_acl.build_pre_acl_lb(w, f)
+    ls_acl.build_acls(w, f)
+    ls_l2.build_passthrough(f)
+    ls_arp.build_arp_nd_responder(f)
+    ls_dhcp.build_dhcp(w, f)
+    ls_l2.build_l2_lookup(w, f)
+    out["Logical_Flow"] = dict.fromkeys(f.flows)
     return out
 
 
@@ -123,7 +172,7 @@ def port_group_unit(nb: NbView, uuid: str) -> UnitOut:
     ip6: set[str] = set()
     from pyovn.northd.addresses import try_lport_addresses
 
-    for pu, pr in nb.rows("Logical_Switch_Port", g.get("ports", ())):
+    for pu, pr in nb.row_columns(_PG_PORT_COLUMNS, g.get("ports", ())):
         owner = nb.owner(pu)
         if owner is None:
             continue
@@ -138,6 +187,9 @@ def port_group_unit(nb: NbView, uuid: str) -> UnitOut:
     out["Address_Set"][f"{name}_ip4"] = tuple(sorted(ip4))
     out["Address_Set"][f"{name}_ip6"] = tuple(sorted(ip6))
     return out
+
+
+_PG_PORT_COLUMNS = column_group("Logical_Switch_Port", "pg_member", ("name", "addresses"))
 
 
 def address_set_unit(nb: NbView, uuid: str) -> UnitOut:
@@ -160,8 +212,8 @@ def global_unit(nb: NbView, _uuid: str) -> UnitOut:
     return out
 
 
-UNIT_FUNCS = {"ls": switch_unit, "lr": router_unit, "pg": port_group_unit,
-              "as": address_set_unit, "global": global_unit}
+UNIT_FUNCS = {"ls": switch_unit, "lsf": switch_flows_unit, "lsp": port_unit, "lr": router_unit,
+              "pg": port_group_unit, "as": address_set_unit, "global": global_unit}
 
 
 def compute_unit(nb: NbView, key: UnitKey) -> UnitOut:

@@ -11,7 +11,13 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from pyovn.ovsdb.datum import SymbolResolver, as_set, datum_from_json, json_error
+from pyovn.ovsdb.datum import (
+    LOWER_UUID_RE,
+    SymbolResolver,
+    as_set,
+    datum_from_json,
+    json_error,
+)
 from pyovn.ovsdb.error import OvsdbError
 from pyovn.ovsdb.schema import UNLIMITED, UUID_ZERO, BaseType, ColumnSchema, TableSchema, Type
 
@@ -171,6 +177,16 @@ def parse_condition(
     table: TableSchema, json: Any, symbols: SymbolResolver | None = None
 ) -> Condition:
     """Parses a JSON array of clauses (the caller has checked that it is an array)."""
+    if len(json) == 1:
+        # The where of nearly every update, mutate and delete: [["_uuid", "==", ["uuid", U]]]
+        # with U already in canonical form; parse_clause would build the same clause.
+        clause = json[0]
+        if (type(clause) is list and len(clause) == 3 and clause[0] == "_uuid"
+                and clause[1] == "==" and type(clause[2]) is list and len(clause[2]) == 2
+                and clause[2][0] == "uuid" and type(clause[2][1]) is str
+                and LOWER_UUID_RE.fullmatch(clause[2][1])):
+            uuid: str = clause[2][1]
+            return Condition((Clause("_uuid", "==", uuid, lambda row: row.uuid == uuid),))
     return Condition(tuple(parse_clause(table, item, symbols) for item in json))
 
 

@@ -150,6 +150,9 @@ class Database:
         self.strong_refs: dict[str, int] = {}
         # Rows that hold weak references to a row: target uuid -> {(table, source uuid)}.
         self.weak_referrers: dict[str, set[tuple[str, str]]] = {}
+        # Deleted rows that weak references still name: OVS lets a modified row keep one
+        # to a row deleted later in the same transaction's walk (see txn.py).
+        self.dangling: set[str] = set()
         self.last_txn_id = "00000000-0000-0000-0000-000000000000"
 
     def n_rows(self) -> int:
@@ -175,6 +178,10 @@ class Database:
                         key = ix.key(old)
                         if ix.rows.get(key) == uuid:
                             del ix.rows[key]
+                    if has_refs and new is not None and self._apply_ref_delta(
+                            tschema, table_name, uuid, old, new):
+                        table.rows[uuid] = new
+                        continue
                     if has_refs:
                         for _, _, target, is_strong in row_refs(tschema, old):
                             if is_strong:
@@ -189,6 +196,7 @@ class Database:
                                     referrers.discard((table_name, uuid))
                                     if not referrers:
                                         del weak[target]
+                                        self.dangling.discard(target)
                 if new is None:
                     table.rows.pop(uuid, None)
                     continue
@@ -199,6 +207,10 @@ class Database:
                             strong[target] = strong.get(target, 0) + 1
                         else:
                             weak.setdefault(target, set()).add((table_name, uuid))
+        for rows in changes.values():
+            for uuid, change in rows.items():
+                if change.new is None and uuid in weak:
+                    self.dangling.add(uuid)
         # Indexes after all removals, so that rows swapping keys do not clobber each other.
         for table_name, rows in changes.items():
             table = self.tables[table_name]
@@ -207,6 +219,45 @@ class Database:
                     if change.new is not None:
                         for ix in table.indexes:
                             ix.rows[ix.key(change.new)] = uuid
+
+    def _apply_ref_delta(self, tschema: TableSchema, table_name: str, uuid: str, old: Row,
+                         new: Row) -> bool:
+        """Reference bookkeeping for a modified row by the difference of its references (a
+        port joining a big multicast group touches one reference, not all); False, having
+        done nothing, when a row holds the same reference twice (a map's values), which
+        the long way counts right."""
+        old_refs = row_refs(tschema, old)
+        new_refs = row_refs(tschema, new)
+        if old_refs == new_refs:
+            return True
+        old_set, new_set = set(old_refs), set(new_refs)
+        if len(old_set) != len(old_refs) or len(new_set) != len(new_refs):
+            return False
+        strong = self.strong_refs
+        weak = self.weak_referrers
+        me = (table_name, uuid)
+        ref_columns = [c.name for c, _ in tschema.ref_columns]
+        for _, target_table, target, is_strong in old_set - new_set:
+            if is_strong:
+                n = strong[target] - 1
+                if n:
+                    strong[target] = n
+                else:
+                    del strong[target]
+            elif not any((c, target_table, target, False) in new_set for c in ref_columns):
+                # (The row may still refer to the target weakly through another column.)
+                referrers = weak.get(target)
+                if referrers is not None:
+                    referrers.discard(me)
+                    if not referrers:
+                        del weak[target]
+                        self.dangling.discard(target)
+        for _, _, target, is_strong in new_set - old_set:
+            if is_strong:
+                strong[target] = strong.get(target, 0) + 1
+            else:
+                weak.setdefault(target, set()).add(me)
+        return True
 
     # --- the on-disk form ----------------------------------------------------------------
 
@@ -226,14 +277,15 @@ class Database:
                         out[uuid] = None
                     continue
                 if change.old is None:
-                    names: Any = (
-                        n for n, v in new.data.items() if v != columns[n].default
-                    )
-                else:
-                    names = change.changed or ()
+                    # An inserted row's wire form is needed by the monitors as well: make
+                    # it once (columns_json caches it on the row) and take it from there.
+                    wire = new.columns_json(tschema)
+                    out[uuid] = {n: wire[n] for n, v in new.data.items()
+                                 if v != columns[n].default and not columns[n].ephemeral}
+                    continue
                 out[uuid] = {
                     n: datum_to_json(columns[n].type, new.data[n])
-                    for n in names
+                    for n in change.changed or ()
                     if not columns[n].ephemeral
                 }
             if out:

@@ -10,6 +10,7 @@ the column type always says how to print them.
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Callable, Iterable
 from typing import Any
@@ -205,6 +206,135 @@ def real_to_json(value: float) -> Any:
     if "." in text or "e" in text or "n" in text:
         return float(text)
     return int(text)
+
+
+_PY_ATOM = {"string": str, "integer": int, "real": float, "boolean": bool}
+LOWER_UUID_RE = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
+
+
+def atom_is_valid(base: BaseType, atom: Any) -> bool:
+    atomic = base.type
+    if atomic == "uuid":
+        if type(atom) is not str or LOWER_UUID_RE.fullmatch(atom) is None:
+            return False
+    elif atomic == "integer":
+        if type(atom) is not int or not -(2**63) <= atom < 2**63:
+            return False
+    elif type(atom) is not _PY_ATOM[atomic]:
+        return False
+    if base.has_constraints:
+        try:
+            check_atom(base, atom)
+        except OvsdbError:
+            return False
+    return True
+
+
+def datum_is_valid(type_: Type, value: Any) -> bool:
+    """Whether `value` already is a valid internal value of `type_` (a fast check for
+    values a program built; False means: convert the slow way, which says what is wrong)."""
+    key = type_.key
+    if type_.value is not None:
+        vbase = type_.value
+        return (type(value) is dict and type_.min <= len(value) <= type_.max
+                and all(atom_is_valid(key, k) and atom_is_valid(vbase, v)
+                        for k, v in value.items()))
+    if type_.min == 1 and type_.max == 1:
+        return atom_is_valid(key, value)
+    return (type(value) is tuple and type_.min <= len(value) <= type_.max
+            and all(atom_is_valid(key, a) for a in value))
+
+
+_Parser = Callable[[Any, SymbolResolver | None], Any]
+
+
+def _fast_atom(base: BaseType) -> Callable[[Any, SymbolResolver | None], Any] | None:
+    """Parses one atom of the usual kinds; returns _NO for anything the general path must
+    look at (to accept it with its conversions, or to report the error it would)."""
+    atomic = base.type
+    # Integers have a range even without constraints (atom_is_valid checks it).
+    checked = base.has_constraints or atomic == "integer"
+    if atomic in ("string", "integer", "boolean"):
+        pytype = _PY_ATOM[atomic]
+
+        def plain(json: Any, symbols: SymbolResolver | None) -> Any:
+            if type(json) is not pytype or (checked and not atom_is_valid(base, json)):
+                return _NO
+            return json
+
+        return plain
+    if atomic == "uuid":
+        def ref(json: Any, symbols: SymbolResolver | None) -> Any:
+            if type(json) is list and len(json) == 2 and type(json[1]) is str:
+                kind, text = json
+                if kind == "uuid" and LOWER_UUID_RE.fullmatch(text):
+                    return text
+                if kind == "named-uuid" and symbols is not None and ID_RE.match(text):
+                    return symbols(text)
+            return _NO
+
+        return ref
+    return None
+
+
+_NO = object()
+
+
+@functools.lru_cache(maxsize=4096)  # per Type object: schemas' types, replicas' plain ones
+def column_parser(type_: Type) -> _Parser:
+    """datum_from_json for one column type (not relaxed), with a fast path for the values
+    clients send most: plain atoms, sets of them, maps of strings.  Anything the fast path
+    does not take goes through datum_from_json, which gives the same value or the error."""
+
+    def slow(json: Any, symbols: SymbolResolver | None) -> Any:
+        return datum_from_json(type_, json, symbols)
+
+    key = _fast_atom(type_.key)
+    if key is None:
+        return slow
+    lo, hi = type_.min, type_.max
+    if type_.value is not None:
+        value = _fast_atom(type_.value)
+        if value is None:
+            return slow
+
+        def fmap(json: Any, symbols: SymbolResolver | None) -> Any:
+            if type(json) is list and len(json) == 2 and json[0] == "map" \
+                    and type(json[1]) is list and lo <= len(json[1]) <= hi:
+                out = {}
+                for pair in json[1]:
+                    if type(pair) is not list or len(pair) != 2:
+                        return slow(json, symbols)
+                    k = key(pair[0], symbols)
+                    v = value(pair[1], symbols)
+                    if k is _NO or v is _NO:
+                        return slow(json, symbols)
+                    out[k] = v
+                if len(out) == len(json[1]):
+                    return sorted_map(out)
+            return slow(json, symbols)
+
+        return fmap
+    if lo == 1 and hi == 1:
+        def scalar(json: Any, symbols: SymbolResolver | None) -> Any:
+            atom = key(json, symbols)
+            return slow(json, symbols) if atom is _NO else atom
+
+        return scalar
+
+    def fset(json: Any, symbols: SymbolResolver | None) -> Any:
+        if type(json) is list and json and json[0] == "set":
+            if len(json) == 2 and type(json[1]) is list and lo <= len(json[1]) <= hi:
+                atoms = [key(j, symbols) for j in json[1]]
+                if _NO not in atoms:
+                    result = tuple(sorted(set(atoms)))
+                    if len(result) == len(atoms):
+                        return result
+            return slow(json, symbols)
+        atom = key(json, symbols)
+        return slow(json, symbols) if atom is _NO else (atom,)
+
+    return fset
 
 
 # --- datums --------------------------------------------------------------------------------

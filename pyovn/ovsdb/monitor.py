@@ -161,8 +161,12 @@ class Monitor:
     ) -> dict[str, Any]:
         """The row's columns selected for this kind of update (update2 leaves out default
         values, as ovsdb_datum_is_default() sees them)."""
-        columns_json = row.columns_json(tm.schema)
         names = tm.all_columns if tm.uniform else tm.by_type[kind]
+        if row._json is None and len(names) * 4 < len(row.data):
+            # A few columns of a row nobody has serialised yet (a status column's
+            # monitor): just those, not the whole row.
+            return self._some_columns(tm, row, names, skip_defaults)
+        columns_json = row.columns_json(tm.schema)
         out: dict[str, Any] = {}
         if skip_defaults:
             cschemas = tm.schema.columns
@@ -180,6 +184,19 @@ class Monitor:
                 "uuid", row.uuid if n == "_uuid" else row.version]
         return out
 
+
+    def _some_columns(self, tm: TableMonitor, row: Row, names: Any,
+                      skip_defaults: bool) -> dict[str, Any]:
+        cschemas = tm.schema.columns
+        data = row.data
+        out: dict[str, Any] = {}
+        for n in names:
+            column = cschemas.get(n)
+            if column is None:
+                out[n] = ["uuid", row.uuid if n == "_uuid" else row.version]
+            elif not skip_defaults or data[n] != column.default:
+                out[n] = datum_to_json(column.type, data[n])
+        return out
 
     def initial(self) -> dict[str, Any]:
         updates: dict[str, Any] = {}
@@ -263,9 +280,12 @@ class Monitor:
         for n in columns:
             ctype = cschemas[n].type
             if ctype.max == 1:
+                # The whole row's wire form only if it is there already: a status
+                # update changes one column of a wide row.
                 if new_json is None:
-                    new_json = new.columns_json(tm.schema)
-                diff[n] = new_json[n]
+                    new_json = new._json
+                diff[n] = new_json[n] if new_json is not None else datum_to_json(
+                    ctype, new.data[n])
             else:
                 diff[n] = diff_to_json(ctype, datum_diff(ctype, old.data[n], new.data[n]))
         if version_changed:

@@ -55,14 +55,14 @@ class Listener:
 
     async def handle(self, conn: Connection) -> None:
         session = Session(self.server, conn)
-        self.server.sessions.add(session)
+        self.server.sessions[session] = None
         try:
             if self.probe > 0:
                 await self._run_probed(session)
             else:
                 await session.run()
         finally:
-            self.server.sessions.discard(session)
+            self.server.sessions.pop(session, None)
             session.close()
 
     async def _run_probed(self, session: Session) -> None:

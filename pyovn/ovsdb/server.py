@@ -105,7 +105,10 @@ class _Trigger:
 class Server:
     def __init__(self) -> None:
         self.dbs: dict[str, DbState] = {}
-        self.sessions: set[Session] = set()
+        # In connection order (an ordered set): monitors are sent their updates in that
+        # order, as ovsdb-server does, rather than in an order that varies with memory
+        # addresses from one run to the next.
+        self.sessions: dict[Session, None] = {}
         self.server_id = new_uuid()
         self.locks: dict[str, deque[Session]] = {}
         self.triggers: list[_Trigger] = []

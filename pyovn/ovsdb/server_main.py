@@ -8,14 +8,19 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import gc
 import logging
 import sys
 import time
 from typing import Any
 
 from pyovn import __version__
-from pyovn.jsonrpc.daemon import DaemonError, add_daemon_options, run_async_main, setup_daemon
+from pyovn.jsonrpc.daemon import (
+    DaemonError,
+    add_daemon_options,
+    run_async_main,
+    setup_daemon,
+    tune_gc,
+)
 from pyovn.jsonrpc.stream import DEFAULT_MAX_SIZE
 from pyovn.jsonrpc.unixctl import UnixctlError
 from pyovn.ovsdb import storage
@@ -162,15 +167,6 @@ def main(argv: list[str]) -> int:
     log.debug("loaded %d database(s) in %.3f s", len(states), time.monotonic() - started)
     tune_gc()
     return run_async_main(serve(args, ctx, states))
-
-
-def tune_gc() -> None:
-    """Rows hold no reference cycles, yet every row is a container the cyclic collector
-    keeps walking; with a big database that dominated the cost of small transactions.
-    Collect rarely, and never look at what was loaded at startup again."""
-    gc.collect()
-    gc.freeze()
-    gc.set_threshold(100_000, 50, 100)
 
 
 def _setup(args: argparse.Namespace) -> Any:

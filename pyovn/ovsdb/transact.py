@@ -18,7 +18,7 @@ from pyovn.ovsdb.datum import (
     ID_RE,
     UUID_RE,
     check_atom,
-    datum_from_json,
+    column_parser,
     datum_to_json,
     json_error,
     shash_order,
@@ -254,7 +254,7 @@ def _parse_row_in(
         if column is None:
             raise json_error(row_json, f"No column {name} in table {table.name}.",
                              "unknown column")
-        data[name] = datum_from_json(column.type, row_json[name], resolve)
+        data[name] = column_parser(column.type)(row_json[name], resolve)
     return data
 
 
@@ -424,15 +424,19 @@ def _op_update(x: _Execution, parser: Parser, result: dict[str, Any]) -> None:
     parser.check()
     assert table is not None
     values = _parse_row(table, row_json, x)
-    for name in shash_order(values) if len(values) > 1 else values:
-        column = find_column(table, name)
-        assert column is not None
-        if not column.mutable or name.startswith("_"):
-            raise json_error(
-                parser.json,
-                f"Cannot update immutable column {name} in table {table.name}.",
-                "constraint violation",
-            )
+    columns = table.columns
+    if any(name.startswith("_") or not columns[name].mutable for name in values):
+        # Report the column OVS meets first, in its hash order (only worked out here, on
+        # the way to an error).
+        for name in shash_order(values) if len(values) > 1 else values:
+            column = find_column(table, name)
+            assert column is not None
+            if not column.mutable or name.startswith("_"):
+                raise json_error(
+                    parser.json,
+                    f"Cannot update immutable column {name} in table {table.name}.",
+                    "constraint violation",
+                )
     cond = _condition(table, where, x)
     rows = _matching(x.txn, table, cond)
     txn = x.txn

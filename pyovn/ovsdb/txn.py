@@ -18,11 +18,16 @@ from pyovn.ovsdb.error import OvsdbError, constraint_violation
 from pyovn.ovsdb.schema import UUID_ZERO, TableSchema, Type
 
 
+class _LongWay(Exception):
+    """Counting references by difference met something to report: count the long way."""
+
+
 class Txn:
     """Rows a transaction inserted, modified or deleted, on top of the committed database."""
 
     def __init__(self, db: Database) -> None:
         self.db = db
+        self._released: list[tuple[str, str]] = []
         # table -> uuid -> RowChange(old = committed row or None, new = private copy or None)
         self.rows: dict[str, dict[str, RowChange]] = {}
 
@@ -113,25 +118,11 @@ class Txn:
         return [(c, t, u) for c, t, u, strong in row_refs(table, row) if strong]
 
     def _update_ref_counts(self) -> dict[str, int]:
-        schema = self.db.schema
-        delta: dict[str, int] = {}
-        for table_name, rows in self.rows.items():
-            tschema = schema.tables[table_name]
-            if not tschema.ref_columns:
-                continue
-            for uuid, change in rows.items():
-                old_refs = self._strong_targets(tschema, change.old)
-                for _, _, target in old_refs:
-                    delta[target] = delta.get(target, 0) - 1
-                old_set = {u for _, _, u in old_refs}
-                for column, target_table, target in self._strong_targets(tschema, change.new):
-                    delta[target] = delta.get(target, 0) + 1
-                    if target not in old_set and not self._known(target_table, target):
-                        raise OvsdbError(
-                            "referential integrity violation",
-                            f"Table {table_name} column {column} row {uuid} references "
-                            f"nonexistent row {target} in table {target_table}.",
-                        )
+        try:
+            delta = self._ref_deltas(by_difference=True)
+        except _LongWay:
+            # A reference to a missing row: find the one OVS reports, walking every row.
+            delta = self._ref_deltas(by_difference=False)
         strong = self.db.strong_refs
         for table_name, rows in self.rows.items():
             for uuid, change in rows.items():
@@ -144,6 +135,66 @@ class Txn:
                             f"remaining reference(s)",
                         )
         return delta
+
+    def _ref_deltas(self, by_difference: bool) -> dict[str, int]:
+        """Changes in strong reference counts; also notes in _released the targets whose
+        count may have dropped (for garbage collection).  By difference, a modified row
+        costs what changed in its references, not all of them (a switch gaining a port
+        among thousands)."""
+        schema = self.db.schema
+        delta: dict[str, int] = {}
+        released: list[tuple[str, str]] = []
+        self._released = released
+        for table_name, rows in self.rows.items():
+            tschema = schema.tables[table_name]
+            if not tschema.ref_columns:
+                continue
+            for uuid, change in rows.items():
+                if by_difference and self._ref_delta(tschema, change, delta, released):
+                    continue
+                old_refs = self._strong_targets(tschema, change.old)
+                for _, target_table, target in old_refs:
+                    delta[target] = delta.get(target, 0) - 1
+                    released.append((target_table, target))
+                old_set = {u for _, _, u in old_refs}
+                for column, target_table, target in self._strong_targets(tschema, change.new):
+                    delta[target] = delta.get(target, 0) + 1
+                    if target not in old_set and not self._known(target_table, target):
+                        if by_difference:
+                            raise _LongWay
+                        raise OvsdbError(
+                            "referential integrity violation",
+                            f"Table {table_name} column {column} row {uuid} references "
+                            f"nonexistent row {target} in table {target_table}.",
+                        )
+        return delta
+
+    def _ref_delta(self, tschema: TableSchema, change: RowChange, delta: dict[str, int],
+                   released: list[tuple[str, str]]) -> bool:
+        """One modified row's part of _ref_deltas by difference; False (nothing done) for
+        an insert, a delete, or a row holding the same reference twice."""
+        old, new = change.old, change.new
+        if old is None or new is None:
+            return False
+        old_refs = row_refs(tschema, old)
+        new_refs = row_refs(tschema, new)
+        if old_refs == new_refs:
+            return True
+        old_set, new_set = set(old_refs), set(new_refs)
+        if len(old_set) != len(old_refs) or len(new_set) != len(new_refs):
+            return False
+        columns = [c.name for c, _ in tschema.ref_columns]
+        for _, target_table, target, strong in old_set - new_set:
+            if strong:
+                delta[target] = delta.get(target, 0) - 1
+                released.append((target_table, target))
+        for _, target_table, target, strong in new_set - old_set:
+            if strong:
+                delta[target] = delta.get(target, 0) + 1
+                if not any((c, target_table, target, True) in old_set for c in columns) \
+                        and not self._known(target_table, target):
+                    raise _LongWay
+        return True
 
     def _known(self, table: str, uuid: str) -> bool:
         """The row exists, or existed before this transaction deleted it (then the error is
@@ -166,12 +217,11 @@ class Txn:
             for uuid, change in rows.items():
                 if change.new is not None:
                     candidates.append((table_name, uuid))
-        for table_name, rows in self.rows.items():
-            tschema = schema.tables[table_name]
-            for change in rows.values():
-                for _, target_table, target in self._strong_targets(tschema, change.old):
-                    if target_table in non_root:
-                        candidates.append((target_table, target))
+        # Targets whose count may have dropped (noted by _update_ref_counts), not every
+        # target of every changed row.
+        for target_table, target in self._released:
+            if target_table in non_root:
+                candidates.append((target_table, target))
         while candidates:
             table_name, uuid = candidates.pop()
             if strong.get(uuid, 0) + delta.get(uuid, 0) > 0:
@@ -206,10 +256,12 @@ class Txn:
         schema = self.db.schema
         todo: set[tuple[str, str]] = set()
         referrers = self.db.weak_referrers
+        deleted: set[str] = set()
         for rows in list(self.rows.values()):
             for uuid, change in rows.items():
                 if change.new is None and change.old is not None:
                     todo.update(referrers.get(uuid, ()))
+                    deleted.add(uuid)
         for table_name, rows in self.rows.items():
             tschema = schema.tables[table_name]
             if tschema.has_weak_refs:
@@ -228,20 +280,60 @@ class Txn:
                 continue
             tschema = schema.tables[table_name]
             row_change = self.rows.get(table_name, {}).get(uuid)
-            old_refs: set[tuple[str, str]] = set()
-            if row_change is not None and row_change.old is not None:
-                old_refs = {(c, t) for c, _, t, strong in row_refs(tschema, row_change.old)
-                            if not strong}
             here = position.get(table_name, len(position))
+            if row_change is not None and row_change.old is not None:
+                dead = self._dead_in_modified(tschema, row_change.old, row, deleted,
+                                              position, here)
+                if dead:
+                    self._remove_weak_refs(tschema, row, dead)
+                continue
+            # Inserted here, or untouched but referring to a row deleted here.
             dead = {
                 (column, target)
                 for column, target_table, target, is_strong in row_refs(tschema, row)
                 if not is_strong and self.get(target_table, target) is None
-                and not ((column, target) in old_refs
-                         and position.get(target_table, -1) > here)
             }
             if dead:
                 self._remove_weak_refs(tschema, row, dead)
+
+    def _dead_in_modified(self, tschema: TableSchema, old: Row, new: Row, deleted: set[str],
+                          position: dict[str, int], here: int) -> set[tuple[str, str]]:
+        """_assess_weak_refs for a modified row, in time proportional to what changed
+        (a port joining a big multicast group must not cost the whole group): weak
+        references the committed row had pointed at rows that existed, so only the ones
+        added here, and old ones to rows this transaction deletes, can be dead (unless the
+        row kept one to a row deleted before: then every reference is checked)."""
+        referrers = self.db.weak_referrers
+        me = (tschema.name, new.uuid)
+        if self.db.dangling and any(me in referrers.get(t, ()) for t in self.db.dangling):
+            return self._dead_the_long_way(tschema, old, new, position, here)
+        new_refs = row_refs(tschema, new)
+        old_refs = row_refs(tschema, old)
+        dead: set[tuple[str, str]] = set()
+        for column, target_table, target, is_strong in set(new_refs).difference(old_refs):
+            if not is_strong and self.get(target_table, target) is None:
+                dead.add((column, target))
+        for target in deleted:
+            if me not in referrers.get(target, ()):
+                continue
+            had = {c for c, _, t, strong in old_refs if t == target and not strong}
+            for column, target_table, t, is_strong in new_refs:
+                # The quirk kept in _assess_weak_refs: a reference the row already had,
+                # to a row deleted in a table walked after its own, survives.
+                if (t == target and not is_strong and self.get(target_table, t) is None
+                        and not (column in had and position.get(target_table, -1) > here)):
+                    dead.add((column, t))
+        return dead
+
+    def _dead_the_long_way(self, tschema: TableSchema, old: Row, new: Row,
+                           position: dict[str, int], here: int) -> set[tuple[str, str]]:
+        old_refs = {(c, t) for c, _, t, strong in row_refs(tschema, old) if not strong}
+        return {
+            (column, target)
+            for column, target_table, target, is_strong in row_refs(tschema, new)
+            if not is_strong and self.get(target_table, target) is None
+            and not ((column, target) in old_refs and position.get(target_table, -1) > here)
+        }
 
     def _remove_weak_refs(self, tschema: TableSchema, row: Row, dead: set[tuple[str, str]]) -> None:
         writable = self.writable(tschema.name, row)

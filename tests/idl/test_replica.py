@@ -207,3 +207,23 @@ def test_writes_without_a_transaction_are_refused() -> None:
     assert p1 is not None
     with pytest.raises(RuntimeError, match="no open transaction"):
         p1.value = 3
+
+
+def test_omit_alert_columns_change_quietly() -> None:
+    """A change to omitted-alert columns only updates the row: no change recorded, no new
+    change_seqno, apply_update2 says so (northd copying "up" into NB must not wake itself);
+    with another column in the same update it is a change like any other."""
+    r = Replica(helper())
+    initial(r)
+    r.take_changes()
+    r.omit_alert("Parent", "value")
+    with pytest.raises(KeyError):
+        r.omit_alert("Parent", "no_such_column")
+    seqno = r.change_seqno
+    assert r.apply_update2({"Parent": {P1: {"modify": {"value": 9}}}}) is False
+    assert r["Parent"].get(P1).value == 9  # type: ignore[union-attr]
+    assert r.change_seqno == seqno and not r.take_changes()
+    assert r.apply_update2({"Parent": {P1: {"modify": {"value": 10, "name": "q"}}}}) is True
+    changes = r.take_changes()
+    assert changes.counts() == {"Parent": (0, 1, 0)}
+    assert changes["Parent"].old[P1] == {"value": 9, "name": "p1"}

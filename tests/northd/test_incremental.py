@@ -1,6 +1,8 @@
 """Incremental translation equals the full recompute after every step of random NB change
 sequences (add, remove and modify switches, ports, ACLs, port groups, address sets, routers,
-routes, DHCP options, DNS), and a change costs work in proportion to what it touches."""
+routes, DHCP options, DNS; ports moving between switches, changing type, status columns
+northd writes itself), and a change costs work in proportion to what it touches (see also
+test_granularity.py)."""
 
 from __future__ import annotations
 
@@ -51,6 +53,14 @@ class World:
             words.append(f"fd00:{net}::{self.rng.randrange(1, 250):x}")
         return " ".join(words)
 
+    def drop_port(self, p: str) -> None:
+        """Deletes a port, first from every switch listing it (as OVSDB's strong
+        references demand)."""
+        for sw_u, sw_r in list(self.nb.tables["Logical_Switch"].items()):
+            if p in sw_r["ports"]:
+                self.nb.del_ref("Logical_Switch", sw_u, "ports", p)
+        self.nb.delete("Logical_Switch_Port", p)
+
     def step(self) -> None:
         r = self.rng
         nb = self.nb
@@ -58,7 +68,8 @@ class World:
             "ls_add", "ls_add", "lsp_add", "lsp_add", "lsp_add", "lsp_del", "lsp_mod",
             "ls_del", "acl_add", "acl_del", "acl_mod", "pg_add", "pg_mod", "pg_del", "as_add",
             "as_mod", "as_del", "lr_add", "connect", "lrp_del", "lrp_mod", "route_add",
-            "route_del", "dhcp", "dhcp_mod", "dns", "lr_del",
+            "route_del", "dhcp", "dhcp_mod", "dns", "lr_del", "lsp_status", "lsp_move",
+            "lsp_type", "lsp_unknown", "ls_config", "lsp_share",
         ])
         ls: str | None = self.pick("Logical_Switch")
         lr: str | None = self.pick("Logical_Router")
@@ -87,7 +98,7 @@ class World:
         elif op == "lsp_del" and ls is not None:
             ports = nb.get("Logical_Switch", ls)["ports"]
             if ports:
-                nb.lsp_del(ls, r.choice(ports))
+                self.drop_port(r.choice(ports))
         elif op == "lsp_mod":
             p = self.pick("Logical_Switch_Port")
             if p is not None:
@@ -102,7 +113,7 @@ class World:
                     nb.update("Logical_Switch_Port", p, name=self.name("p"))
         elif op == "ls_del" and ls is not None:
             for p in nb.get("Logical_Switch", ls)["ports"]:
-                nb.delete("Logical_Switch_Port", p)
+                self.drop_port(p)
             nb.delete("Logical_Switch", ls)
         elif op == "acl_add":
             owner_t = r.choice(["Logical_Switch", "Port_Group"])
@@ -197,6 +208,49 @@ class World:
         elif op == "dns" and ls is not None:
             d = nb.insert("DNS", records={"vm.ovn": f"10.0.0.{r.randrange(250)}"})
             nb.add_ref("Logical_Switch", ls, "dns_records", d)
+        else:
+            self.step_port(op, ls)
+
+    def step_port(self, op: str, ls: str | None) -> None:
+        """Changes that move a port's summary, its switch's flows, or nothing at all."""
+        r = self.rng
+        nb = self.nb
+        p = self.pick("Logical_Switch_Port")
+        if p is None or ls is None:
+            return
+        if op == "lsp_status":
+            # What northd itself writes back: must change no SB row.
+            if r.random() < 0.5:
+                nb.update("Logical_Switch_Port", p, up=(r.random() < 0.5,))
+            else:
+                nb.update("Logical_Switch_Port", p, external_ids={"x": str(r.randrange(9))})
+        elif op == "lsp_move":
+            for sw_u, sw_r in list(nb.tables["Logical_Switch"].items()):
+                if p in sw_r["ports"]:
+                    nb.del_ref("Logical_Switch", sw_u, "ports", p)
+            nb.add_ref("Logical_Switch", ls, "ports", p)
+        elif op == "lsp_type":
+            lrp = self.pick("Logical_Router_Port")
+            t = r.choice(["", "localnet", "localport", "router", "router"])
+            opts = {}
+            if t == "router" and lrp is not None:
+                opts = {"router-port": nb.get("Logical_Router_Port", lrp)["name"]}
+            elif t == "localnet":
+                opts = {"network_name": "phys"}
+            nb.update("Logical_Switch_Port", p, type=t, options=opts,
+                      addresses=("router",) if t == "router" else (self.addr(),))
+        elif op == "lsp_unknown":
+            addrs = tuple(nb.get("Logical_Switch_Port", p)["addresses"])
+            nb.update("Logical_Switch_Port", p,
+                      addresses=tuple(a for a in addrs if a != "unknown")
+                      if "unknown" in addrs else (*addrs, "unknown"))
+        elif op == "ls_config":
+            nb.update("Logical_Switch", ls, other_config={"vlan-passthru": r.choice(
+                ["true", "false"])})
+        elif op == "lsp_share":
+            # A broken NB: one port listed by two switches.  The result must not depend
+            # on the order changes came in.
+            nb.add_ref("Logical_Switch", ls, "ports", p)
 
 
 @pytest.mark.parametrize("seed", range(12))
@@ -232,7 +286,7 @@ def test_every_generated_flow_parses_and_checks() -> None:
         parse_actions(f.actions, f.pipeline, f.table)
 
 
-def test_one_port_change_recomputes_only_its_switch() -> None:
+def test_one_port_change_recomputes_only_that_port() -> None:
     nb = NbBuilder()
     switches = [nb.ls_add(f"sw{i}") for i in range(20)]
     ports = [nb.lsp_add(s, f"p{i}-{j}", (f"00:00:00:00:{i:02x}:{j:02x} 10.{i}.0.{j + 1}",))
@@ -243,7 +297,7 @@ def test_one_port_change_recomputes_only_its_switch() -> None:
     t.take_dirty()
     nb.update("Logical_Switch_Port", ports[7], addresses=("00:00:00:00:99:99 10.1.0.99",))
     assert t.handle_changes(nb.take()) == 1
-    assert t.last_recomputed == [("ls", switches[1])]
+    assert t.last_recomputed == [("lsp", ports[7])]
     dirty = t.take_dirty()
     assert dirty["Logical_Flow"]
     assert all(isinstance(f, LFlow) and f.dp == switches[1] for f in dirty["Logical_Flow"])
@@ -279,5 +333,6 @@ def test_leaving_a_port_group_spanning_all_switches_recomputes_one_switch() -> N
     nb.del_ref("Port_Group", pg, "ports", ports[4])
     nb.lsp_del(switches[1], ports[4])
     t.handle_changes(nb.take())
-    assert sorted(t.last_recomputed) == sorted([("ls", switches[1]), ("pg", pg)])
+    assert sorted(t.last_recomputed) == sorted([("ls", switches[1]), ("lsp", ports[4]),
+                                                ("pg", pg)])
     assert t.desired.tables == translate(NbDb(nb.tables)).tables

@@ -16,7 +16,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from pyovn.ovsdb.datum import datum_apply_diff, datum_from_json, diff_from_json
+from pyovn.ovsdb.datum import column_parser, datum_apply_diff, diff_from_json
 from pyovn.ovsdb.error import OvsdbError
 from pyovn.ovsdb.schema import BaseType, ColumnSchema, DatabaseSchema, TableSchema, Type
 
@@ -101,11 +101,13 @@ def _plain_type(type_: Type) -> Type:
 
 
 def _make_decoder(type_: Type) -> Decoder:
-    """A fast path for the common one-atom columns; datum_from_json for everything else."""
+    """A fast path for the common one-atom columns; column_parser (datum_from_json with
+    fast paths of its own for sets and maps) for everything else."""
     plain = _plain_type(type_)
+    parse = column_parser(plain)
 
     def slow(json: Any) -> Any:
-        return datum_from_json(plain, json)
+        return parse(json, None)
 
     if not type_.is_scalar:
         return slow
@@ -423,6 +425,8 @@ class Replica:
             self.tables[name] = Table(self, self.schema.tables[name], columns)
         self.changes = ChangeSet()
         self.change_seqno = 0
+        # Columns whose changes alone are not reported (omit_alert()), per table.
+        self.quiet: dict[str, frozenset[str]] = {}
         # The open transaction, if any (Row attribute writes go there).
         self.txn: Transaction | None = None
 
@@ -433,6 +437,15 @@ class Replica:
         """The changes since the previous call; incremental daemons process exactly these."""
         changes, self.changes = self.changes, ChangeSet()
         return changes
+
+    def omit_alert(self, table: str, column: str) -> None:
+        """Changes to this column, when nothing else in the row changed, update the replica
+        but are neither recorded as changes nor counted in change_seqno (OVS's
+        ovsdb_idl_omit_alert()): for columns a client writes itself and needs no wake-up
+        for, such as the status northd copies into NB (Logical_Switch_Port.up)."""
+        if column not in self.tables[table].columns:
+            raise KeyError(f"table {table} has no replicated column {column}")
+        self.quiet[table] = self.quiet.get(table, frozenset()) | {column}
 
     def transaction(self) -> Transaction:
         from pyovn.ovsdb.idl.transaction import Transaction
@@ -454,13 +467,14 @@ class Replica:
             out.append((table, rows))
         return out
 
-    def apply_update2(self, updates: Any) -> None:
+    def apply_update2(self, updates: Any) -> bool:
         """Applies the table-updates2 of an update2/update3 notification, or of a
-        monitor_cond(_since) reply."""
+        monitor_cond(_since) reply; False if it changed only quiet columns (or nothing)."""
         changed = False
         for table, rows in self._table_updates(updates):
             tc = self.changes._for(table.name)
             trows = table.rows
+            quiet = self.quiet.get(table.name)
             for uuid, ru in rows.items():
                 if not isinstance(ru, dict) or len(ru) != 1:
                     raise ReplicaError(f"{table.name} row {uuid}: bad row-update2 {ru!r}")
@@ -478,7 +492,11 @@ class Replica:
                     row = trows.get(uuid)
                     if row is None:
                         raise ReplicaError(f"{table.name}: modify of unknown row {uuid}")
-                    self._modify_row(tc, row, table.decode_diff(uuid, row._data, body))
+                    diff = table.decode_diff(uuid, row._data, body)
+                    if quiet is not None and quiet.issuperset(diff):
+                        row._data.update(diff)
+                        continue
+                    self._modify_row(tc, row, diff)
                 elif kind == "delete":
                     row = trows.pop(uuid, None)
                     if row is None:
@@ -490,6 +508,7 @@ class Replica:
                 changed = True
         if changed:
             self.change_seqno += 1
+        return changed
 
     def apply_update(self, updates: Any) -> None:
         """Applies the table-updates of a (version 1) update notification or monitor reply."""

@@ -146,6 +146,7 @@ class Idl:
         self._changed: asyncio.Event | None = None
         self._task: asyncio.Task[None] | None = None
         self._closing = False
+        self._listeners: list[Callable[[], None]] = []
         self._bytes_before = 0
         self._reader: _CountingReader | None = None
 
@@ -218,11 +219,23 @@ class Idl:
     def take_changes(self) -> ChangeSet:
         return self.replica.take_changes()
 
+    def omit_alert(self, table: str, column: str) -> None:
+        """See Replica.omit_alert: changes to the column alone do not wake waiters."""
+        self.replica.omit_alert(table, column)
+
     def _note_change(self) -> None:
         self.change_seqno += 1
         if self._changed is not None:
             self._changed.set()
             self._changed = asyncio.Event()
+        for listener in self._listeners:
+            listener()
+
+    def add_change_listener(self, listener: Callable[[], None]) -> None:
+        """Calls `listener()` whenever change_seqno moves: a daemon waiting on several
+        Idls (northd on NB and SB) wakes on one event instead of racing a task per Idl
+        through asyncio.wait, which costs more than the wake-up itself."""
+        self._listeners.append(listener)
 
     async def wait_for_change(self, seqno: int, timeout: float | None = None) -> bool:
         """Waits until change_seqno differs from `seqno` (replica, lock or connection
@@ -560,11 +573,14 @@ class Idl:
         method, params = msg.method, msg.params
         try:
             if method == "update3" and len(params) == 3 and params[0] == self._monitor_id:
-                self.replica.apply_update2(params[2])
+                alert = self.replica.apply_update2(params[2])
                 if isinstance(params[1], str):
                     self.last_txn_id = params[1]
+                if not alert:
+                    return  # only columns set with omit_alert() changed
             elif method == "update2" and len(params) == 2 and params[0] == self._monitor_id:
-                self.replica.apply_update2(params[1])
+                if not self.replica.apply_update2(params[1]):
+                    return
             elif method == "locked" and params == [self._lock_name]:
                 self.has_lock, self.is_lock_contended = True, False
             elif method == "stolen" and params == [self._lock_name]:

@@ -16,12 +16,19 @@ sees the same requests from pyovn as from ovn-northd or python-ovs:
 
 from __future__ import annotations
 
-import uuid as uuidlib
-from collections.abc import Iterable, Mapping
+import functools
+from collections.abc import Callable, Iterable, Mapping
 from enum import StrEnum
 from typing import Any
 
-from pyovn.ovsdb.datum import datum_from_json, datum_to_json, sorted_map
+from pyovn.ovsdb.database import new_uuid
+from pyovn.ovsdb.datum import (
+    atom_is_valid,
+    datum_from_json,
+    datum_is_valid,
+    datum_to_json,
+    sorted_map,
+)
 from pyovn.ovsdb.error import OvsdbError
 from pyovn.ovsdb.idl.replica import Replica, Row, Table
 from pyovn.ovsdb.schema import UNLIMITED, ColumnSchema, Type
@@ -94,15 +101,24 @@ class Transaction:
 
     # --- building ----------------------------------------------------------------------------
 
-    def insert(self, table: str | Table, uuid: str | None = None) -> Row:
-        """A new row (with default values); its UUID is provisional until commit, see
-        `get_insert_uuid`.  References to it in this transaction go out as named-uuids."""
+    def insert(self, table: str | Table, uuid: str | None = None,
+               values: Mapping[str, Any] | None = None) -> Row:
+        """A new row (with default values, and `values` if given, as by setting each
+        column); its UUID is provisional until commit, see `get_insert_uuid`.  References
+        to it in this transaction go out as named-uuids."""
         self._check_open()
         t = self.replica.tables[table] if isinstance(table, str) else table
-        provisional = uuid or str(uuidlib.uuid4())
+        provisional = uuid or new_uuid()
         row = Row(t, provisional, dict(t.defaults))
         self._inserted[provisional] = row
-        self._pending(row)
+        pending = self._pending(row)
+        if values:
+            columns = t.columns
+            for column, value in values.items():
+                col = columns.get(column)
+                if col is None:
+                    raise KeyError(f"table {t.name} has no replicated column {column}")
+                pending[column] = _writer(col)(value)
         return row
 
     def set(self, row: Row, column: str, value: Any) -> None:
@@ -110,7 +126,7 @@ class Transaction:
         col = self._column(row, column)
         if not col.mutable and row.uuid not in self._inserted:
             raise ValueError(f"{row.table.name}.{column} is immutable")
-        self._pending(row)[column] = to_internal(col, value)
+        self._pending(row)[column] = _writer(col)(value)
 
     def delete(self, row: Row) -> None:
         self._check_row(row)
@@ -307,8 +323,10 @@ class Transaction:
         return ops
 
     def _json(self, column: ColumnSchema, value: Any) -> Any:
-        json = datum_to_json(column.type, value)
-        if self._inserted and column.type.references():
+        type_ = column.type
+        json = datum_to_json(type_, value)
+        if self._inserted and (type_.key.ref_table is not None or (
+                type_.value is not None and type_.value.ref_table is not None)):
             json = self._subst(json)
         return json
 
@@ -392,13 +410,61 @@ def _ref(value: Any) -> Any:
 
 
 def _check(type_: Type, value: Any) -> Any:
-    """Checks an internal value against a type, by its wire form (constraints included)."""
+    """Checks an internal value against a type, by its wire form (constraints included).
+
+    Values built by to_internal are sorted and deduplicated already, so the common case
+    only needs the atoms' types and constraints checked (datum_is_valid); the round trip
+    through JSON, several times slower, is left for what fails that, to give the error."""
+    if datum_is_valid(type_, value):
+        return value
     try:
         return datum_from_json(type_, datum_to_json(type_, value))
     except OvsdbError as error:
         raise ValueError(f"bad value {value!r}: {error}") from None
     except (TypeError, AttributeError):
         raise ValueError(f"bad value {value!r} for a column of type {type_.to_json()}") from None
+
+
+@functools.lru_cache(maxsize=4096)  # per ColumnSchema object
+def _writer(column: ColumnSchema) -> Callable[[Any], Any]:
+    """to_internal for one column, with fast paths for the values programs write most
+    (a plain string, integer or boolean, a row reference, a string-to-string map), which
+    are already in the internal form once their type and constraints check out."""
+
+    def slow(value: Any) -> Any:
+        return to_internal(column, value)
+
+    type_ = column.type
+    key = type_.key
+    if type_.value is None and type_.min == 1 and type_.max == 1:
+        pytype = _PLAIN.get(key.type)
+        if pytype is not None:
+            def plain(value: Any) -> Any:
+                return value if type(value) is pytype and atom_is_valid(key, value) else slow(value)
+
+            return plain
+        if key.type == "uuid":
+            def ref(value: Any) -> Any:
+                # A Row's UUID (provisional ones too) is a valid lowercase UUID.
+                return value.uuid if type(value) is Row else slow(value)
+
+            return ref
+    vbase = type_.value
+    if (vbase is not None and key.type == "string" and vbase.type == "string"
+            and not key.has_constraints and not vbase.has_constraints):
+        lo, hi = type_.min, type_.max
+
+        def smap(value: Any) -> Any:
+            if type(value) is dict and lo <= len(value) <= hi and all(
+                    type(k) is str and type(v) is str for k, v in value.items()):
+                return sorted_map(value)
+            return slow(value)
+
+        return smap
+    return slow
+
+
+_PLAIN: dict[str, type] = {"string": str, "integer": int, "boolean": bool}
 
 
 def to_internal(column: ColumnSchema, value: Any) -> Any:
