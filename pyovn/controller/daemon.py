@@ -84,6 +84,7 @@ class Controller:
     def __init__(self, ovs_remote: str, monitor_all: bool = False) -> None:
         self.ovs = Idl(ovs_remote, ovs_helper(), backoff_min=0.1, backoff_max=1.0,
                        probe_interval=0)
+        self.ovs.add_change_listener(self.wake)
         self.sb: Idl | None = None
         self.sb_remote = ""
         self.conn: SwitchConnection | None = None
@@ -146,6 +147,7 @@ class Controller:
             await self.sb.close()
         self.sb_remote = remote
         self.sb = Idl(remote, sb_helper(), backoff_min=0.1, backoff_max=1.0, probe_interval=0)
+        self.sb.add_change_listener(self.wake)
         self.mirror_built = False
         # A new replica starts from the narrow conditions below: gate again.
         self.settled, self._settle_deadline, self._conds = False, None, None
@@ -229,19 +231,13 @@ class Controller:
         return self.ovs.change_seqno, self.sb.change_seqno if self.sb is not None else -1
 
     async def _wait(self, seqs: tuple[int, int], timeout: float) -> None:
+        """Until either replica changes (their listeners call wake()), wake() is called,
+        or 'timeout'."""
         self._wake.clear()
-        tasks = [asyncio.ensure_future(self.ovs.wait_for_change(seqs[0])),
-                 asyncio.ensure_future(self._wake.wait())]
-        if self.sb is not None:
-            tasks.append(asyncio.ensure_future(self.sb.wait_for_change(seqs[1])))
-        try:
-            await asyncio.wait(tasks, timeout=timeout, return_when=asyncio.FIRST_COMPLETED)
-        finally:
-            for t in tasks:
-                t.cancel()
-            for t in tasks:
-                with contextlib.suppress(asyncio.CancelledError, Exception):
-                    await t
+        if seqs != self._seqs():
+            return
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._wake.wait(), timeout)
 
     async def step(self) -> bool:
         """One iteration; True if something should be retried soon."""

@@ -174,11 +174,12 @@ def _is_prefix(mask: int, width: int) -> bool:
 class Match:
     """A conjunction of masked field tests.  Immutable once built (hashable key)."""
 
-    __slots__ = ("_key", "fields")
+    __slots__ = ("_hash", "_key", "fields")
 
     def __init__(self, fields: dict[str, tuple[int, int]] | None = None) -> None:
         self.fields: dict[str, tuple[int, int]] = fields if fields is not None else {}
-        self._key: tuple[tuple[str, int, int], ...] | None = None
+        self._key: tuple[tuple[str, tuple[int, int]], ...] | None = None
+        self._hash: int | None = None
 
     def copy(self) -> Match:
         return Match(dict(self.fields))
@@ -197,19 +198,26 @@ class Match:
             if (ov ^ v) & common:
                 return False
             self.fields[reg] = ((ov & om) | (v & m), om | m)
-        self._key = None
+        self._key = self._hash = None
         return True
 
-    def key(self) -> tuple[tuple[str, int, int], ...]:
+    def key(self) -> tuple[tuple[str, tuple[int, int]], ...]:
+        """The fields in a canonical order (computed once: a flow's match is hashed and
+        compared many times on its way to the switch)."""
         if self._key is None:
-            self._key = tuple(sorted((k, v, m) for k, (v, m) in self.fields.items()))
+            self._key = tuple(sorted(self.fields.items()))
         return self._key
 
     def __eq__(self, other: object) -> bool:
+        if self is other:
+            return True
         return isinstance(other, Match) and self.key() == other.key()
 
     def __hash__(self) -> int:
-        return hash(self.key())
+        h = self._hash
+        if h is None:
+            h = self._hash = hash(self.key())
+        return h
 
     def matches(self, packet: Mapping[str, int]) -> bool:
         return all(packet.get(name, 0) & m == v for name, (v, m) in self.fields.items())
