@@ -5,11 +5,12 @@ pflow_output engine nodes).
 
 The flow table is the union of owners' flows (pyovn.openflow.desired): the fixed physical
 flows, one owner per tunnel, per port and multicast group of a local datapath, per
-(logical flow, local datapath) and per MAC binding.  Each owner records what it read
-(deps.py).  A run finds what changed (the SB delta, plus the difference between the old and
-new runtime data), recomputes the owners that read it, and creates or drops owners as
-datapaths become local or stop being so.  `run(..., full=True)` recomputes every owner from
-nothing: the reference the incremental path is tested against (tests/controller).
+(logical flow, local datapath), per MAC binding, per FDB row (fdb.py) and per load balancer
+(lb_hairpin.py).  Each owner records what it read (deps.py).  A run finds what changed (the
+SB delta, plus the difference between the old and new runtime data), recomputes the owners
+that read it, and creates or drops owners as datapaths become local or stop being so.
+`run(..., full=True)` recomputes every owner from nothing: the reference the incremental
+path is tested against (tests/controller).
 """
 
 from __future__ import annotations
@@ -21,6 +22,8 @@ from typing import TypeVar
 
 from pyovn.controller.binding import Bindings
 from pyovn.controller.deps import Dep, DepIndex
+from pyovn.controller.fdb import fdb_flows
+from pyovn.controller.lb_hairpin import lb_flows
 from pyovn.controller.lflow import LflowCompiler, LflowStats, port_group_deps
 from pyovn.controller.mac_binding import binding_flows, binding_key
 from pyovn.controller.model import LocalState, PortBinding, SbDelta, SbState
@@ -89,6 +92,9 @@ class ControllerCore:
         self.mcast_by_dp: dict[str, set[str]] = {}
         self.lflows_by_dp: dict[str, set[str]] = {}
         self.mac_rows: dict[tuple[str, str], set[str]] = {}  # (port, IP) -> MAC_Binding uuids
+        # Datapaths by tunnel key: FDB rows name theirs by key (there is one, unless SB is
+        # briefly inconsistent).
+        self.dps_by_key: dict[int, set[str]] = {}
         self.failed: dict[Owner, str] = {}  # untranslatable (lflow, datapath) -> error
         self.last = RunStats()
         self.totals = CoreTotals()
@@ -179,6 +185,9 @@ class ControllerCore:
         self.mcast_by_dp = {}
         self.lflows_by_dp = {}
         self.mac_rows = {}
+        self.dps_by_key = {}
+        for u, dp in sb.datapaths.items():
+            _add(self.dps_by_key, dp.key, u)
         for u, pb in sb.ports.items():
             self._index_port(u, None, pb)
         for u, mc in sb.mcast_groups.items():
@@ -198,6 +207,10 @@ class ControllerCore:
         for dpu in rt.local_datapaths:
             out |= self._owners_on(dpu)
         out |= {("mb", port, ip) for port, ip in self.mac_rows}
+        # FDB rows and load balancers of datapaths that are not local own no flows, but
+        # their owners exist (and record what would make them local).
+        out |= {("fdb", u) for u in self.sb.fdbs}
+        out |= {("lb", u) for u in self.sb.load_balancers}
         return out
 
     def _owners_on(self, dpu: str) -> set[Owner]:
@@ -254,10 +267,17 @@ class ControllerCore:
                 else:
                     _discard(self.mac_rows, k, u)
                 dirty.add(("mb", *k))
-        for dpu in d.datapaths:
+        for dpu, oldd in d.datapaths.items():
             # A datapath row that comes or goes: everything on it (owners of a datapath
             # that does not exist record nothing to be woken by).
             dirty |= self._owners_on(dpu)
+            if oldd is not None:
+                _discard(self.dps_by_key, oldd.key, dpu)
+            dp = sb.datapaths.get(dpu)
+            if dp is not None:
+                _add(self.dps_by_key, dp.key, dpu)
+        dirty |= {("fdb", u) for u in d.fdbs}
+        dirty |= {("lb", u) for u in d.load_balancers}
         return dirty
 
     def _delta_deps(self, d: SbDelta) -> set[Dep]:
@@ -274,6 +294,11 @@ class ControllerCore:
                 if mc is not None:
                     out.add(("lookup", mc.datapath, mc.name))
         out.update(("dp", u) for u in d.datapaths)
+        for u, oldd in d.datapaths.items():
+            for dp in (oldd, sb.datapaths.get(u)):
+                if dp is not None:
+                    out.add(("dpkey", dp.key))
+        out.update(("sbopt", n) for n in d.options)
         out.update(("as", n) for n in d.address_sets)
         for n in d.port_groups:
             out.update(port_group_deps(n))
@@ -314,6 +339,15 @@ class ControllerCore:
                     deps: set[Dep] = set()
                     self._set(o, binding_flows(rows, sb, self.by_name, rt.local_datapaths,
                                                deps), deps)
+            elif kind == "fdb":
+                self._fdb(o, rt)
+            elif kind == "lb":
+                lb = sb.load_balancers.get(o[1])
+                if lb is None:
+                    self._drop(o)
+                else:
+                    deps = set()
+                    self._set(o, lb_flows(lb, sb, rt.local_datapaths, deps), deps)
             elif kind == "tunnel":
                 if o[1] in rt.tunnels:
                     self._set(o, pf.tunnel_flows(o[1]), pf.deps)
@@ -322,6 +356,19 @@ class ControllerCore:
             elif kind == "fixed":
                 self._set(o, pf.fixed_flows(), pf.deps)
         stats.seconds["lflow"] = t_l
+
+    def _fdb(self, o: Owner, rt: Runtime) -> None:
+        """An FDB row's flows, if a datapath with its key is local (ovn-controller looks
+        the local datapath up by the row's dp_key)."""
+        fdb = self.sb.fdbs.get(o[1])
+        if fdb is None:
+            self._drop(o)
+            return
+        dps = self.dps_by_key.get(fdb.dp_key, ())
+        deps: set[Dep] = {("dpkey", fdb.dp_key)}
+        deps.update(("localdp", u) for u in dps)
+        local = any(u in rt.local_datapaths for u in dps)
+        self._set(o, fdb_flows(fdb) if local else [], deps)
 
     def _lflow(self, o: Owner, rt: Runtime) -> None:
         _, lfu, dpu = o

@@ -84,6 +84,38 @@ class MacBinding:
 
 
 @dataclass(frozen=True)
+class Fdb:
+    """An SB FDB row: a MAC learned on a port of a switch (put_fdb), both named by their
+    tunnel keys as the row stores them."""
+
+    uuid: str
+    mac: str
+    dp_key: int
+    port_key: int
+
+    @property
+    def cookie(self) -> int:
+        return int(self.uuid[:8], 16)
+
+
+@dataclass(frozen=True)
+class LoadBalancer:
+    """An SB Load_Balancer row, with its datapath group already expanded into
+    'datapaths' (as Logical_Flow's)."""
+
+    uuid: str
+    name: str
+    vips: Mapping[str, str]  # "VIP[:port]" -> "backend[:port],..."
+    protocol: str  # "tcp", "udp", "sctp" or "" (tcp)
+    datapaths: tuple[str, ...]
+    options: Mapping[str, str] = field(default_factory=dict)
+
+    @property
+    def cookie(self) -> int:
+        return int(self.uuid[:8], 16)
+
+
+@dataclass(frozen=True)
 class Encap:
     type: str
     ip: str
@@ -109,6 +141,9 @@ class SbState:
     chassis: dict[str, Chassis] = field(default_factory=dict)
     address_sets: dict[str, tuple[str, ...]] = field(default_factory=dict)
     port_groups: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    fdbs: dict[str, Fdb] = field(default_factory=dict)
+    load_balancers: dict[str, LoadBalancer] = field(default_factory=dict)
+    options: dict[str, str] = field(default_factory=dict)  # SB_Global's
 
     def port_by_name(self) -> dict[str, PortBinding]:
         return {p.logical_port: p for p in self.ports.values()}
@@ -130,11 +165,14 @@ class SbDelta:
     address_sets: set[str] = field(default_factory=set)
     port_groups: set[str] = field(default_factory=set)
     chassis: set[str] = field(default_factory=set)
+    fdbs: dict[str, Fdb | None] = field(default_factory=dict)
+    load_balancers: dict[str, LoadBalancer | None] = field(default_factory=dict)
+    options: set[str] = field(default_factory=set)  # SB_Global options whose value changed
 
     def __bool__(self) -> bool:
         return self.full or any((self.datapaths, self.ports, self.mcast_groups, self.lflows,
                                  self.mac_bindings, self.address_sets, self.port_groups,
-                                 self.chassis))
+                                 self.chassis, self.fdbs, self.load_balancers, self.options))
 
     def merge(self, later: SbDelta) -> None:
         """Folds a later delta into this one (the earliest old value of a row stays)."""
@@ -147,6 +185,9 @@ class SbDelta:
         self.address_sets |= later.address_sets
         self.port_groups |= later.port_groups
         self.chassis |= later.chassis
+        _fold(self.fdbs, later.fdbs)
+        _fold(self.load_balancers, later.load_balancers)
+        self.options |= later.options
 
 
 def _fold(mine: dict[str, V | None], theirs: Mapping[str, V | None]) -> None:
@@ -170,6 +211,9 @@ def diff_states(old: SbState, new: SbState) -> SbDelta:
     d.address_sets = set(_dict_delta(old.address_sets, new.address_sets))
     d.port_groups = set(_dict_delta(old.port_groups, new.port_groups))
     d.chassis = set(_dict_delta(old.chassis, new.chassis))
+    d.fdbs = _dict_delta(old.fdbs, new.fdbs)
+    d.load_balancers = _dict_delta(old.load_balancers, new.load_balancers)
+    d.options = set(_dict_delta(old.options, new.options))
     return d
 
 
@@ -177,7 +221,8 @@ def copy_state(sb: SbState) -> SbState:
     """A copy whose dicts can change independently (the values are immutable)."""
     return SbState(dict(sb.datapaths), dict(sb.ports), dict(sb.mcast_groups),
                    dict(sb.lflows), dict(sb.mac_bindings), dict(sb.chassis),
-                   dict(sb.address_sets), dict(sb.port_groups))
+                   dict(sb.address_sets), dict(sb.port_groups), dict(sb.fdbs),
+                   dict(sb.load_balancers), dict(sb.options))
 
 
 @dataclass(frozen=True)

@@ -10,6 +10,7 @@ import logging
 import struct
 from typing import TYPE_CHECKING
 
+from pyovn.controller import fdb as F
 from pyovn.controller import pinctrl_dns
 from pyovn.controller import pinctrl_handlers as H
 from pyovn.logical import actions_encode as AE
@@ -51,6 +52,8 @@ class Pinctrl:
             conn.send(M.resume(conn.xid(), pin, res.resume_packet))
         if res.mac_bindings:
             await self._put_mac_bindings(res.mac_bindings)
+        if res.fdbs:
+            await self._put_fdbs(res.fdbs)
         await conn.drain()
 
     def _dns(self) -> list[pinctrl_dns.DnsRecords]:
@@ -75,6 +78,28 @@ class Pinctrl:
         status = await sb.commit(txn)
         if status not in (TxnStatus.SUCCESS, TxnStatus.UNCHANGED):
             log.info("MAC_Binding update %s (%s)", status, txn.error)
+
+
+    async def _put_fdbs(self, items: list[F.FdbUpdate]) -> None:
+        """put_fdb: only what the replica does not show yet becomes a transaction (each
+        packet of a not yet learned MAC comes here until its flows are installed).  A
+        failed write (another chassis inserted the same MAC first: SB's index refuses
+        the second) is simply retried by the next such packet."""
+        sb = self.ctl.sb
+        if sb is None or not sb.is_connected:
+            return
+        todo = F.fdb_changes(sb.tables, items)
+        if not todo:
+            return
+        txn = sb.transaction()
+        try:
+            F.write_fdbs(txn, sb.tables, todo)
+        except BaseException:
+            txn.abort()
+            raise
+        status = await sb.commit(txn)
+        if status not in (TxnStatus.SUCCESS, TxnStatus.UNCHANGED):
+            log.info("FDB update %s (%s)", status, txn.error)
 
 
 def packet_out_raw(xid: int, packet: bytes, actions: bytes, metadata: O.Match) -> bytes:

@@ -1,6 +1,7 @@
 """Pure packet-in handlers: NXT_PACKET_IN2 (OVN userdata: 32-bit opcode, 4 pad bytes,
 arguments) -> packets to send, a replacement packet for a paused pipeline, and MAC_Binding
-updates.  Implemented here: put_arp/put_nd, arp { }, put_dhcp_opts (DHCPv4 OFFER/ACK);
+updates.  Implemented here: put_arp/put_nd, put_fdb, arp { }, put_dhcp_opts (DHCPv4
+OFFER/ACK);
 in pinctrl_icmp.py: icmp4/icmp6 { }, icmp4_error/icmp6_error { }, tcp_reset { },
 sctp_abort { }, reject { }; in pinctrl_nd.py: nd_na { }, nd_na_router { }, nd_ns { },
 put_nd_ra_opts; pinctrl_dhcpv6.py: put_dhcpv6_opts; pinctrl_dns.py: dns_lookup.
@@ -13,7 +14,7 @@ import struct
 import time
 from collections.abc import Callable, Mapping, Sequence
 
-from pyovn.controller import pinctrl_dhcpv6, pinctrl_dns, pinctrl_icmp, pinctrl_nd
+from pyovn.controller import fdb, pinctrl_dhcpv6, pinctrl_dns, pinctrl_icmp, pinctrl_nd
 from pyovn.controller.model import SbState
 from pyovn.controller.pinctrl_pkt import MacBindingUpdate, Result
 from pyovn.logical import actions_encode as AE
@@ -111,6 +112,19 @@ def write_mac_bindings(txn: Transaction, tables: Mapping[str, Table],
         r.mac = it.mac
         if stamp:
             r.timestamp = now_ms
+
+
+# --- put_fdb ------------------------------------------------------------------------------
+
+
+def put_fdb(pin: PacketIn2) -> Result:
+    """MAC learning on a port with unknown addresses: the datapath and input port keys
+    are the packet-in's metadata and reg14 (fdb.learned says what is kept)."""
+    res = Result()
+    u = fdb.learned(_reg(pin, "metadata"), _reg(pin, "reg14"), pin.packet)
+    if u is not None:
+        res.fdbs.append(u)
+    return res
 
 
 # --- arp { } -------------------------------------------------------------------------------
@@ -257,6 +271,8 @@ def dispatch(opcode: int, pin: PacketIn2, sb: SbState, encoder: ActionEncoder,
             return put_mac_binding(pin, sb, ipv6=False)
         if opcode == AE.OP_PUT_ND:
             return put_mac_binding(pin, sb, ipv6=True)
+        if opcode == AE.OP_PUT_FDB:
+            return put_fdb(pin)
         if opcode == AE.OP_DNS_LOOKUP:
             return pinctrl_dns.dns_lookup(pin, dns)
         fn = _BY_OPCODE.get(opcode)

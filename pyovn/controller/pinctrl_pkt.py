@@ -12,6 +12,7 @@ import struct
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
+from pyovn.controller.fdb import FdbUpdate
 from pyovn.openflow.messages import PacketIn2
 
 ETH_IP = 0x0800
@@ -43,6 +44,7 @@ class Result:
     resume_packet: bytes | None = None
     resume_metadata: dict[str, tuple[int, int]] | None = None
     mac_bindings: list[MacBindingUpdate] = field(default_factory=list)
+    fdbs: list[FdbUpdate] = field(default_factory=list)  # put_fdb (fdb.py)
 
 
 @dataclass(frozen=True)

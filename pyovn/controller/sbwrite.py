@@ -20,6 +20,8 @@ SB_COLUMNS: dict[str, list[str] | None] = {
     "DNS": None,  # dns_lookup answers from it (pinctrl)
     # Who claims a chassisredirect port (ha.py).
     "HA_Chassis_Group": None, "HA_Chassis": None, "Gateway_Chassis": None,
+    # Tables 71/72 and put_fdb (fdb.py); tables 68-70 (lb_hairpin.py).
+    "FDB": None, "Load_Balancer": None,
 }
 
 
@@ -37,8 +39,9 @@ CHASSIS_FEATURES: dict[str, str] = {
     # ct_lb_mark action, which marks a load-balanced connection in ct_mark rather than with
     # a masked write to ct_label (actions_encode.py).  northd then uses ct_mark.blocked for
     # ACLs and ct_lb_mark for load balancers instead of ct_label.blocked and ct_lb.
-    # (ovn-controller's own load-balancer hairpin flows, tables 68-70, would follow
-    # SB_Global options:lb_hairpin_use_ct_mark too; pyovn installs none in either flavour.)
+    # (The load-balancer hairpin flows, tables 68-70, follow SB_Global
+    # options:lb_hairpin_use_ct_mark, which northd sets from these flags: lb_hairpin.py
+    # installs either flavour.)
     "ct-no-masked-label": "true",
     # MAC_Binding.timestamp (msec, wall clock) written whenever put_arp/put_nd learns a
     # binding or changes its MAC (pinctrl_handlers.write_mac_bindings).  northd then ages

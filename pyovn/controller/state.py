@@ -11,7 +11,8 @@ from pyovn.ovsdb.idl import ChangeSet, Row, Table
 
 HA_TABLES = ("HA_Chassis_Group", "HA_Chassis", "Gateway_Chassis")
 SB_TABLES = ("Chassis", "Encap", "Datapath_Binding", "Port_Binding", "Multicast_Group",
-             "Logical_Flow", "Logical_DP_Group", "MAC_Binding", "Address_Set", "Port_Group")
+             "Logical_Flow", "Logical_DP_Group", "MAC_Binding", "Address_Set", "Port_Group",
+             "FDB", "Load_Balancer", "SB_Global")
 
 
 def _opt(v: Any) -> Any:
@@ -29,6 +30,7 @@ class SbMirror:
         self.chassis_names: dict[str, str] = {}  # Chassis uuid -> name
         self.dp_groups: dict[str, tuple[str, ...]] = {}
         self.lflows_by_group: dict[str, set[str]] = {}
+        self.lbs_by_group: dict[str, set[str]] = {}  # Logical_DP_Group -> Load_Balancers
         self.changed = 0  # rows converted by the last call
         self.tables: Mapping[str, Table] = {}
         self.ha_ports: set[str] = set()  # Port_Binding uuids with HA chassis (see _ha)
@@ -94,6 +96,21 @@ class SbMirror:
                              int(r.raw("priority")), r.raw("match"), r.raw("actions"),
                              tags.get("in_out_port") or None, meter or None)
 
+    def _lb(self, r: Row) -> M.LoadBalancer:
+        """The group expanded as for logical flows (northd 23.03 puts a load balancer's
+        switches in a datapath group): a change of the group converts its load balancers
+        again (lbs_by_group), so the core only ever reads 'datapaths'."""
+        dps = tuple(r.raw("datapaths"))
+        grp = _opt(r.raw("datapath_group"))
+        if grp:
+            dps += self.dp_groups.get(grp, ())
+            self.lbs_by_group.setdefault(grp, set()).add(r.uuid)
+        return M.LoadBalancer(r.uuid, r.raw("name"), dict(r.raw("vips")),
+                              _opt(r.raw("protocol")) or "", dps, dict(r.raw("options")))
+
+    def _fdb(self, r: Row) -> M.Fdb:
+        return M.Fdb(r.uuid, r.raw("mac"), int(r.raw("dp_key")), int(r.raw("port_key")))
+
     def _chassis(self, r: Row, encaps: Table) -> M.Chassis:
         out = []
         for u in r.raw("encaps"):
@@ -124,6 +141,10 @@ class SbMirror:
                            for r in tables["Address_Set"].rows.values()}
         st.port_groups = {r.raw("name"): tuple(r.raw("ports"))
                           for r in tables["Port_Group"].rows.values()}
+        # (.get: replicas of tests and tools may not monitor these.)
+        st.fdbs = {u: self._fdb(r) for u, r in _rows(tables, "FDB").items()}
+        st.load_balancers = {u: self._lb(r) for u, r in _rows(tables, "Load_Balancer").items()}
+        st.options = _global_options(tables)
         self.changed = sum(len(t.rows) for t in tables.values())
         self.pending = M.SbDelta(full=True)
         return st
@@ -150,18 +171,23 @@ class SbMirror:
         n = self._apply_chassis(ch, tables, d)
         tc = ch["Logical_DP_Group"]
         regroup: set[str] = set()
+        relb: set[str] = set()  # load balancers whose datapath group changed
         for u, r in [*tc.inserted.items(), *tc.modified.items()]:
             self.dp_groups[u] = tuple(r.raw("datapaths"))
             regroup |= self.lflows_by_group.get(u, set())
+            relb |= self.lbs_by_group.get(u, set())
         for u in tc.deleted:
             self.dp_groups.pop(u, None)
             regroup |= self.lflows_by_group.pop(u, set())
+            relb |= self.lbs_by_group.pop(u, set())
         simple: list[tuple[str, dict[str, Any], Any, dict[str, Any]]] = [
             ("Datapath_Binding", st.datapaths, self._datapath, d.datapaths),
             ("Port_Binding", st.ports, self._port, d.ports),
             ("Multicast_Group", st.mcast_groups, self._mcast, d.mcast_groups),
             ("Logical_Flow", st.lflows, self._lflow, d.lflows),
             ("MAC_Binding", st.mac_bindings, self._mac_binding, d.mac_bindings),
+            ("FDB", st.fdbs, self._fdb, d.fdbs),
+            ("Load_Balancer", st.load_balancers, self._lb, d.load_balancers),
         ]
         for table, target, conv, changed in simple:
             tc = ch[table]
@@ -188,6 +214,17 @@ class SbMirror:
                 d.lflows.setdefault(u, st.lflows.get(u))
                 st.lflows[u] = self._lflow(lf)
                 n += 1
+        for u in relb:
+            lbr = _rows(tables, "Load_Balancer").get(u)
+            if lbr is not None:
+                d.load_balancers.setdefault(u, st.load_balancers.get(u))
+                st.load_balancers[u] = self._lb(lbr)
+                n += 1
+        if ch["SB_Global"]:
+            opts = _global_options(tables)
+            d.options |= {k for k in opts.keys() | st.options.keys()
+                          if opts.get(k) != st.options.get(k)}
+            st.options = opts
         for table, target, col, names in (("Address_Set", st.address_sets, "addresses",
                                            d.address_sets),
                                           ("Port_Group", st.port_groups, "ports",
@@ -236,6 +273,16 @@ class SbMirror:
                     st.ports[u] = self._port(r)
                     n += 1
         return n
+
+
+def _rows(tables: Mapping[str, Table], name: str) -> Mapping[str, Row]:
+    t = tables.get(name)
+    return t.rows if t is not None else {}
+
+
+def _global_options(tables: Mapping[str, Table]) -> dict[str, str]:
+    rows = list(_rows(tables, "SB_Global").values())
+    return dict(rows[0].raw("options")) if rows else {}
 
 
 def ha_groups(tables: Mapping[str, Table]

@@ -54,7 +54,29 @@ def topology() -> tuple[M.LocalState, M.SbState]:
     sb.port_groups.update({"pg1": ("vm1",), "1_pg2": ("vm2",), "pg2": ("vm9",)})
     sb.mac_bindings[uid("mb0")] = M.MacBinding(uid("mb0"), "lrp0", "192.168.0.5",
                                                "0a:00:00:00:00:05", uid("lr0"))
+    sb.fdbs[uid("fdb0")] = M.Fdb(uid("fdb0"), "0a:00:00:00:00:07", 1, 2)
+    lb = _random_lb(random.Random(1), 0)
+    sb.load_balancers[lb.uuid] = lb
     return local, sb
+
+
+VIPS = [("172.16.0.1:80", "10.0.0.1:80,10.0.0.2:80"), ("172.16.0.2", "10.0.0.3"),
+        ("[fd00::1]:443", "[fd00::2]:443"), ("fd00::5", "fd00::6,fd00::7"),
+        ("172.16.0.3:80", ""), ("172.16.0.4:80", "10.0.0.4"),  # the last is malformed
+        ("junk", "10.0.0.1")]
+
+
+def _random_lb(rng: random.Random, i: int) -> M.LoadBalancer:
+    """A load balancer on some of the datapaths (or none), any protocol, with valid and
+    malformed VIPs, and either hairpin option."""
+    opts = {}
+    if rng.random() < 0.7:
+        opts["hairpin_orig_tuple"] = "true"
+    if rng.random() < 0.4:
+        opts["hairpin_snat_ip"] = rng.choice(["172.16.0.99", "fd00::99 172.16.0.98", "bad"])
+    return M.LoadBalancer(uid(f"lb{i % 3}"), f"lb{i % 3}", dict(rng.sample(VIPS, 2)),
+                          rng.choice(["tcp", "udp", "sctp", ""]),
+                          tuple(uid(d) for d in rng.sample(DPS, rng.randint(0, 2))), opts)
 
 
 def _random_lflow(rng: random.Random, i: int) -> M.LogicalFlow:
@@ -72,7 +94,7 @@ def _random_lflow(rng: random.Random, i: int) -> M.LogicalFlow:
 
 
 def _mutate_sb(rng: random.Random, sb: M.SbState, i: int) -> None:
-    k = rng.randrange(12)
+    k = rng.randrange(15)
     if k <= 1 or not sb.lflows:
         lf = _random_lflow(rng, i)
         sb.lflows[lf.uuid] = lf
@@ -118,6 +140,29 @@ def _mutate_sb(rng: random.Random, sb: M.SbState, i: int) -> None:
     elif k == 10:
         u = uid(rng.choice(DPS))
         sb.datapaths[u] = replace(sb.datapaths[u], key=rng.randint(1, 6))
+    elif k == 12:
+        # MAC learning: a row learned, moved to another port or datapath key, or forgotten
+        # (the keys follow the datapaths' random keys of k == 10; some MACs are malformed).
+        u = uid(f"fdb{rng.randint(0, 3)}")
+        if u in sb.fdbs and rng.random() < 0.3:
+            del sb.fdbs[u]
+        else:
+            sb.fdbs[u] = M.Fdb(u, rng.choice(["0a:00:00:00:00:07", "0a:00:00:00:00:08", "zz"]),
+                               rng.randint(1, 6), rng.randint(1, 4))
+    elif k == 13:
+        u = uid(f"lb{i % 3}")
+        if u in sb.load_balancers and rng.random() < 0.3:
+            del sb.load_balancers[u]
+        else:
+            lb = _random_lb(rng, i)
+            sb.load_balancers[lb.uuid] = lb
+    elif k == 14:
+        # northd switches the hairpin flavour (ct_mark or ct_label), or sets another option.
+        name = rng.choice(["lb_hairpin_use_ct_mark", "mac_prefix"])
+        if rng.random() < 0.3:
+            sb.options.pop(name, None)
+        else:
+            sb.options[name] = rng.choice(["true", "false", "0a:00:00"])
     elif k == 11 and rng.random() < 0.5:
         # The gateway moves: who is active for cr-lrp0's HA chassis group.
         u = uid("cr-lrp0")
