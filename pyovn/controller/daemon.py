@@ -152,7 +152,7 @@ class Controller:
         # A new replica starts from the narrow conditions below: gate again.
         self.settled, self._settle_deadline, self._conds = False, None, None
         if not self.monitor_all:
-            for t in ("Logical_Flow", "Multicast_Group", "MAC_Binding"):
+            for t in ("Logical_Flow", "Multicast_Group", "MAC_Binding", "FDB"):
                 await self.sb.set_condition(t, False)
             await self.sb.set_condition("Port_Binding", [("type", "==", t)
                                                           for t in PIPELINE_TYPES])
@@ -468,13 +468,17 @@ class Controller:
         lf: list[tuple[str, str, Any]] = [("logical_datapath", "==", d) for d in dps]
         lf += [("logical_dp_group", "==", g) for g in groups]
         per_dp = [("datapath", "==", d) for d in dps] or False
-        if (pb, lf, per_dp) == self._conds:
+        # FDB rows name their datapath by tunnel key (as ovn-controller narrows them).
+        known = self.mirror.state.datapaths
+        fdb = [("dp_key", "==", known[d].key) for d in dps if d in known] or False
+        if (pb, lf, per_dp, fdb) == self._conds:
             return False  # (checking a condition against the schema is not free)
         await self.sb.set_condition("Port_Binding", pb)
         await self.sb.set_condition("Logical_Flow", lf or False)
         await self.sb.set_condition("Multicast_Group", per_dp)
         await self.sb.set_condition("MAC_Binding", per_dp)
-        self._conds = (pb, lf, per_dp)
+        await self.sb.set_condition("FDB", fdb)
+        self._conds = (pb, lf, per_dp, fdb)
         return True
 
     def _conditions_settled(self, grew: bool) -> bool:
