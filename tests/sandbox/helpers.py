@@ -2,16 +2,21 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
 import subprocess
 import sys
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
+from pyovn.sandbox.components import Stack
 from pyovn.sandbox.proc import start_time
+from pyovn.sandbox.sandbox import Sandbox
 
 ROOT = Path(__file__).resolve().parents[2]
 CONTROL_TOOLS = ("ovsdb-server", "ovsdb-tool", "ovn-northd", "ovn-nbctl", "ovn-sbctl",
@@ -52,3 +57,25 @@ def leftovers(sid: str, procs: list[tuple[int, int]]) -> list[str]:
     left += [f"namespace {n}" for n in netns if n.startswith(f"pyovn-{sid}-")]
     left += [f"link {n}" for n in os.listdir("/sys/class/net") if n.startswith(f"ps{sid}")]
     return left
+
+
+def remove(sb: Sandbox) -> None:
+    """Tears a sandbox down and asserts it left no process, namespace or link behind."""
+    sid, procs = snapshot(Path(sb.state.dir)) if Path(sb.state.path).exists() else ("", [])
+    sb.teardown()
+    assert not sid or leftovers(sid, procs) == []
+
+
+@contextlib.contextmanager
+def running_sandbox(directory: Path, stack: Stack, chassis: int = 2,
+                    out: Callable[[str], None] = lambda _s: None,
+                    **options: Any) -> Iterator[Sandbox]:
+    """A started sandbox with a data plane (skips without root or Open vSwitch), removed
+    afterwards, failing if anything it made is left."""
+    need_dataplane()
+    sb = Sandbox.create(str(directory), stack, chassis=chassis, out=out, **options)
+    try:
+        sb.start()
+        yield sb
+    finally:
+        remove(sb)

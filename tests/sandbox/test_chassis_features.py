@@ -22,8 +22,7 @@ from pyovn.sandbox.hosts import Hosts
 from pyovn.sandbox.proc import run
 from pyovn.sandbox.sandbox import Sandbox
 from pyovn.sandbox.scenario import ScenarioResult, evaluate, load, parse, run_one
-
-from .helpers import leftovers, need_dataplane, snapshot
+from tests.sandbox.helpers import running_sandbox
 
 pytestmark = [pytest.mark.netns, pytest.mark.real]
 
@@ -32,18 +31,11 @@ CHASSIS = ("hv1", "hv2")
 
 @pytest.fixture(scope="module")
 def sandbox(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Sandbox, list[str]]]:
-    need_dataplane()
     said: list[str] = []
-    sb = Sandbox.create(str(tmp_path_factory.mktemp("feat") / "sb"),
-                        Stack.parse("nb,sb,northd"), chassis=2, out=said.append)
-    assert sb.stack.of("controller") == "pyovn" and sb.stack.of("northd") == "real"
-    try:
-        sb.start()
+    with running_sandbox(tmp_path_factory.mktemp("feat") / "sb", Stack.parse("nb,sb,northd"),
+                         out=said.append) as sb:
+        assert sb.stack.of("controller") == "pyovn" and sb.stack.of("northd") == "real"
         yield sb, said
-    finally:
-        sid, procs = snapshot(Path(sb.state.dir)) if Path(sb.state.path).exists() else ("", [])
-        sb.teardown()
-        assert not sid or leftovers(sid, procs) == []
 
 
 @pytest.fixture(scope="module")

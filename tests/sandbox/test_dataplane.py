@@ -11,11 +11,11 @@ from pathlib import Path
 
 import pytest
 
-from pyovn.sandbox.components import Stack, available_mixes
+from pyovn.sandbox.components import available_mixes
 from pyovn.sandbox.sandbox import Sandbox
 from pyovn.sandbox.scenario import load, names, run_one
 
-from .helpers import leftovers, need_dataplane, pyovn_sandbox, snapshot
+from .helpers import leftovers, need_dataplane, pyovn_sandbox, running_sandbox, snapshot
 
 pytestmark = [pytest.mark.netns, pytest.mark.real]
 
@@ -29,18 +29,10 @@ KNOWN_GAPS = {("lb", "northd"): "pyovn's northd has no load balancers yet (no ls
 @pytest.fixture(scope="module", params=MIXES, ids=[s.label() for s in MIXES])
 def sandbox(request: pytest.FixtureRequest,
             tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Sandbox, list[str]]]:
-    need_dataplane()
-    stack: Stack = request.param
     said: list[str] = []
-    sb = Sandbox.create(str(tmp_path_factory.mktemp("sbx") / "sb"), stack, chassis=2,
-                        out=said.append)
-    try:
-        sb.start()
+    with running_sandbox(tmp_path_factory.mktemp("sbx") / "sb", request.param,
+                         out=said.append) as sb:
         yield sb, said
-    finally:
-        sid, procs = snapshot(Path(sb.state.dir)) if Path(sb.state.path).exists() else ("", [])
-        sb.teardown()
-        assert not sid or leftovers(sid, procs) == []
 
 
 @pytest.mark.parametrize("name", names())

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 
@@ -23,8 +22,8 @@ from pyovn.sandbox.components import Stack
 from pyovn.sandbox.proc import Daemon, run
 from pyovn.sandbox.sandbox import Sandbox
 from pyovn.sandbox.scenario import build, evaluate, load
+from tests.sandbox.helpers import running_sandbox
 
-from .helpers import leftovers, need_dataplane, snapshot
 from .test_vxlan import bundles, replace_controller
 
 pytestmark = [pytest.mark.netns, pytest.mark.real]
@@ -97,17 +96,10 @@ def without_cookie(flows: list[str]) -> list[str]:
 
 @pytest.fixture
 def real_sandbox(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Sandbox]:
-    need_dataplane()
     said: list[str] = []
-    sb = Sandbox.create(str(tmp_path_factory.mktemp("fdbhp") / "sb"), Stack.parse("all"),
-                        chassis=2, out=said.append)
-    try:
-        sb.start()
+    with running_sandbox(tmp_path_factory.mktemp("fdbhp") / "sb", Stack.parse("all"),
+                         out=said.append) as sb:
         yield sb
-    finally:
-        sid, procs = snapshot(Path(sb.state.dir)) if Path(sb.state.path).exists() else ("", [])
-        sb.teardown()
-        assert not sid or leftovers(sid, procs) == []
 
 
 def test_fdb_flows_and_learning_as_the_real_controller(real_sandbox: Sandbox) -> None:

@@ -14,7 +14,6 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 
@@ -23,7 +22,7 @@ from pyovn.sandbox.hosts import Hosts
 from pyovn.sandbox.sandbox import Sandbox
 from pyovn.sandbox.scenario import build, load
 
-from .helpers import leftovers, need_dataplane, snapshot
+from .helpers import running_sandbox
 
 pytestmark = [pytest.mark.netns, pytest.mark.real]
 
@@ -58,16 +57,8 @@ while time.monotonic() < end and any(seen.get(w, 0) < need for w in wanted):
 @pytest.fixture(scope="module", params=STACKS, ids=[s.label() for s in STACKS])
 def sandbox(request: pytest.FixtureRequest,
             tmp_path_factory: pytest.TempPathFactory) -> Iterator[Sandbox]:
-    need_dataplane()
-    sb = Sandbox.create(str(tmp_path_factory.mktemp("garp") / "sb"), request.param,
-                        chassis=2, out=lambda _s: None)
-    try:
-        sb.start()
+    with running_sandbox(tmp_path_factory.mktemp("garp") / "sb", request.param) as sb:
         yield sb
-    finally:
-        sid, procs = snapshot(Path(sb.state.dir)) if Path(sb.state.path).exists() else ("", [])
-        sb.teardown()
-        assert not sid or leftovers(sid, procs) == []
 
 
 class Capture:

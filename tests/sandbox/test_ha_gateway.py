@@ -17,7 +17,6 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Callable, Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -27,8 +26,7 @@ from pyovn.sandbox.hosts import Hosts
 from pyovn.sandbox.proc import run
 from pyovn.sandbox.sandbox import Sandbox
 from pyovn.sandbox.scenario import build, parse
-
-from .helpers import leftovers, need_dataplane, snapshot
+from tests.sandbox.helpers import running_sandbox
 
 pytestmark = [pytest.mark.netns, pytest.mark.real]
 
@@ -78,16 +76,9 @@ TOPOLOGY: dict[str, Any] = {
 @pytest.fixture(scope="module", params=STACKS, ids=[s.label() for s in STACKS])
 def sandbox(request: pytest.FixtureRequest,
             tmp_path_factory: pytest.TempPathFactory) -> Iterator[Sandbox]:
-    need_dataplane()
-    sb = Sandbox.create(str(tmp_path_factory.mktemp("ha") / "sb"), request.param,
-                        chassis=3, out=lambda _s: None)
-    try:
-        sb.start()
+    with running_sandbox(tmp_path_factory.mktemp("ha") / "sb", request.param,
+                         chassis=3) as sb:
         yield sb
-    finally:
-        sid, procs = snapshot(Path(sb.state.dir)) if Path(sb.state.path).exists() else ("", [])
-        sb.teardown()
-        assert not sid or leftovers(sid, procs) == []
 
 
 def _map(v: Any) -> dict[str, str]:

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 
@@ -16,7 +15,7 @@ from pyovn.sandbox.proc import run
 from pyovn.sandbox.sandbox import Sandbox
 from pyovn.sandbox.scenario import build, evaluate, parse
 
-from .helpers import leftovers, need_dataplane, snapshot
+from .helpers import running_sandbox
 
 pytestmark = [pytest.mark.netns, pytest.mark.real]
 
@@ -49,16 +48,8 @@ SCENARIO = {
 
 @pytest.fixture(scope="module")
 def sandbox(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Sandbox]:
-    need_dataplane()
-    sb = Sandbox.create(str(tmp_path_factory.mktemp("rej") / "sb"), Stack.parse(None),
-                        chassis=2, out=lambda _s: None)
-    try:
-        sb.start()
+    with running_sandbox(tmp_path_factory.mktemp("rej") / "sb", Stack.parse(None)) as sb:
         yield sb
-    finally:
-        sid, procs = snapshot(Path(sb.state.dir)) if Path(sb.state.path).exists() else ("", [])
-        sb.teardown()
-        assert not sid or leftovers(sid, procs) == []
 
 
 # A connected socket, so that an ICMP error reaches the UDP client too.

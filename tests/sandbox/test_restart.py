@@ -27,8 +27,7 @@ from pyovn.sandbox.components import Stack
 from pyovn.sandbox.proc import Daemon, run, start_daemon, stop_daemons, wait_socket
 from pyovn.sandbox.sandbox import Sandbox
 from pyovn.sandbox.scenario import build, evaluate, parse
-
-from .helpers import leftovers, need_dataplane, snapshot
+from tests.sandbox.helpers import running_sandbox
 
 # Shared with bench/restart_bench.py.
 TOPOLOGY = json.loads((Path(__file__).parent / "restart_topology.json").read_text())
@@ -38,20 +37,12 @@ WAIT = 60.0  # only a bound on failure
 
 @pytest.fixture(scope="module")
 def sandbox(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Sandbox]:
-    need_dataplane()
-    sb = Sandbox.create(str(tmp_path_factory.mktemp("rst") / "sb"), Stack.parse(None),
-                        chassis=2, out=lambda s: None)
-    try:
-        sb.start()
+    with running_sandbox(tmp_path_factory.mktemp("rst") / "sb", Stack.parse(None)) as sb:
         sc = parse(TOPOLOGY, "test_restart")
         hosts = build(sb, sc, lambda s: None)
         bad = [c.check.label() for c in evaluate(sb, sc, hosts) if not c.ok]
         assert not bad, f"no connectivity before any restart: {bad}"
         yield sb
-    finally:
-        sid, procs = snapshot(Path(sb.state.dir)) if Path(sb.state.path).exists() else ("", [])
-        sb.teardown()
-        assert not sid or leftovers(sid, procs) == []
 
 
 def ofctl(sb: Sandbox, *args: str) -> str:

@@ -24,7 +24,7 @@ from pyovn.sandbox.proc import Daemon, run, start_daemon, stop_daemons, wait_soc
 from pyovn.sandbox.sandbox import Sandbox
 from pyovn.sandbox.scenario import load, run_one
 
-from .helpers import leftovers, need_dataplane, snapshot
+from .helpers import need_dataplane, remove
 
 pytestmark = [pytest.mark.netns, pytest.mark.real]
 
@@ -40,12 +40,6 @@ def new_sandbox(tmp: pytest.TempPathFactory, stack: Stack, said: list[str]) -> S
                         out=said.append, encap="vxlan")
     sb.start()
     return sb
-
-
-def remove(sb: Sandbox) -> None:
-    sid, procs = snapshot(Path(sb.state.dir)) if Path(sb.state.path).exists() else ("", [])
-    sb.teardown()
-    assert not sid or leftovers(sid, procs) == []
 
 
 @pytest.fixture(scope="module", params=STACKS, ids=[s.label() for s in STACKS])
