@@ -16,12 +16,14 @@ import json
 import os
 import select
 import shutil
+import signal
 import socket
 import subprocess
 import tempfile
 import time
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
+from types import FrameType
 from typing import Any
 
 import orjson
@@ -297,3 +299,40 @@ class Stack:
                 pr.wait()
         if not self.keep:
             shutil.rmtree(self.dir, ignore_errors=True)
+
+
+# --- OVSDB JSON values and the benches' shared bits -------------------------------------------
+
+
+def oset(items: list[Any]) -> list[Any]:
+    return ["set", items]
+
+
+def omap(d: dict[str, str]) -> list[Any]:
+    return ["map", [[k, v] for k, v in d.items()]]
+
+
+def vif_ops(br_uuid: str, iface: str, lsp: str) -> list[dict[str, Any]]:
+    """An internal port on the bridge bound to logical port ``lsp``: the VIF, as
+    ovs-vsctl add-port would write it (vswitchd creates the tap device)."""
+    return [
+        {"op": "insert", "table": "Interface", "uuid-name": "i",
+         "row": {"name": iface, "type": "internal", "external_ids": omap({"iface-id": lsp})}},
+        {"op": "insert", "table": "Port", "uuid-name": "p",
+         "row": {"name": iface, "interfaces": ["named-uuid", "i"]}},
+        {"op": "mutate", "table": "Bridge", "where": [["_uuid", "==", br_uuid]],
+         "mutations": [["ports", "insert", oset([["named-uuid", "p"]])]]}]
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a process so far."""
+    with open(f"/proc/{pid}/stat") as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def exit_on_sigterm() -> None:
+    """SIGTERM ends the bench through its finally blocks (which remove what it made)."""
+    def handler(signum: int, frame: FrameType | None) -> None:
+        raise SystemExit(128 + signum)
+    signal.signal(signal.SIGTERM, handler)

@@ -35,21 +35,27 @@ import contextlib
 import json
 import os
 import shutil
-import signal
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
-from types import FrameType
 from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
-from common import Conn, machine_facts, pct  # noqa: E402
+from common import (  # noqa: E402
+    Conn,
+    cpu_seconds,
+    exit_on_sigterm,
+    machine_facts,
+    oset,
+    pct,
+    vif_ops,
+)
 
 from pyovn.sandbox.components import Stack  # noqa: E402
 from pyovn.sandbox.proc import Daemon, start_daemon, stop_daemons  # noqa: E402
@@ -59,20 +65,6 @@ NB = "OVN_Northbound"
 SB = "OVN_Southbound"
 VS = "Open_vSwitch"
 CONTROLLER = "hv1 controller"
-
-
-def oset(items: list[Any]) -> list[Any]:
-    return ["set", items]
-
-
-def omap(d: dict[str, str]) -> list[Any]:
-    return ["map", [[k, v] for k, v in d.items()]]
-
-
-def cpu_s(pid: int) -> float:
-    with open(f"/proc/{pid}/stat") as f:
-        fields = f.read().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def rss_mb(pid: int) -> float | None:
@@ -194,16 +186,8 @@ class Bench:
     # ---- building -----------------------------------------------------------------------
 
     def vif_ops(self, iface: str, lsp: str) -> list[dict[str, Any]]:
-        """An internal port on br-int bound to ``lsp``: the VIF, as ovs-vsctl add-port would
-        write it (vswitchd creates the tap device inside the chassis namespace)."""
-        return [
-            {"op": "insert", "table": "Interface", "uuid-name": "i",
-             "row": {"name": iface, "type": "internal",
-                     "external_ids": omap({"iface-id": lsp})}},
-            {"op": "insert", "table": "Port", "uuid-name": "p",
-             "row": {"name": iface, "interfaces": ["named-uuid", "i"]}},
-            {"op": "mutate", "table": "Bridge", "where": [["_uuid", "==", self.br_int]],
-             "mutations": [["ports", "insert", oset([["named-uuid", "p"]])]]}]
+        """The VIF of ``lsp`` on br-int (inside the chassis namespace)."""
+        return vif_ops(self.br_int, iface, lsp)
 
     def add_switch(self, name: str) -> list[Any]:
         assert self.nb is not None
@@ -348,7 +332,7 @@ class Bench:
         cold, t_cold = self.wait_steady(t0, settle, poll, timeout, want=warm)
         res["flows_restart"] = cold
         res["restart_install_s"] = round(t_cold, 3)
-        res["controller_cpu_s"] = round(cpu_s(d.pid), 2)
+        res["controller_cpu_s"] = round(cpu_seconds(d.pid), 2)
         res["controller_rss_mb"] = rss_mb(d.pid)
         return res
 
@@ -400,10 +384,6 @@ ROWS: tuple[tuple[str, str, bool], ...] = (
 )
 
 
-def _sigterm(signum: int, frame: FrameType | None) -> None:
-    raise SystemExit(128 + signum)
-
-
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("-n", type=int, default=30, help="ports brought up (0: skip)")
@@ -428,7 +408,7 @@ def main() -> int:
         ap.error("--impl: real and/or pyovn")
     if a.n < 0 or a.loaded_n < 0 or a.flows < 0 or a.acls < 1:
         ap.error("-n, --loaded-n and --flows must be >= 0, --acls >= 1")
-    signal.signal(signal.SIGTERM, _sigterm)
+    exit_on_sigterm()
     results = [run_stack(impl, a) for impl in impls]
     if a.json:
         for r in results:

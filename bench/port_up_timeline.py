@@ -37,20 +37,25 @@ import json
 import os
 import select
 import shutil
-import signal
 import statistics
 import sys
 import tempfile
 import time
 from pathlib import Path
-from types import FrameType
 from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
-from common import Conn, machine_facts  # noqa: E402
+from common import (  # noqa: E402
+    Conn,
+    cpu_seconds,
+    exit_on_sigterm,
+    machine_facts,
+    oset,
+    vif_ops,
+)
 
 from pyovn.sandbox.components import Stack  # noqa: E402
 from pyovn.sandbox.sandbox import Sandbox  # noqa: E402
@@ -82,14 +87,6 @@ def stack_of(impl: str) -> Stack:
     if impl == "pyovn":
         return Stack.parse(None)
     return Stack.parse(impl.split(":", 1)[1].replace("+", ","))
-
-
-def oset(items: list[Any]) -> list[Any]:
-    return ["set", items]
-
-
-def omap(d: dict[str, str]) -> list[Any]:
-    return ["map", [[k, v] for k, v in d.items()]]
 
 
 def _truthy_set(v: Any) -> bool:
@@ -229,14 +226,7 @@ class Timeline:
     # ---- one port -----------------------------------------------------------------------
 
     def vif_ops(self, iface: str, lsp: str) -> list[dict[str, Any]]:
-        return [
-            {"op": "insert", "table": "Interface", "uuid-name": "i",
-             "row": {"name": iface, "type": "internal",
-                     "external_ids": omap({"iface-id": lsp})}},
-            {"op": "insert", "table": "Port", "uuid-name": "p",
-             "row": {"name": iface, "interfaces": ["named-uuid", "i"]}},
-            {"op": "mutate", "table": "Bridge", "where": [["_uuid", "==", self.br_int]],
-             "mutations": [["ports", "insert", oset([["named-uuid", "p"]])]]}]
+        return vif_ops(self.br_int, iface, lsp)
 
     def port(self, i: int, timeout: float, per_switch: int) -> dict[str, float]:
         if not self.ls or (per_switch and self.in_switch >= per_switch):
@@ -268,9 +258,7 @@ class Timeline:
 
 
 def cpu_ms(pid: int) -> float:
-    with open(f"/proc/{pid}/stat") as f:
-        fields = f.read().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) * 1000 / os.sysconf("SC_CLK_TCK")
+    return cpu_seconds(pid) * 1000
 
 
 def run_stack(impl: str, a: argparse.Namespace) -> tuple[list[dict[str, float]], dict[str, float]]:
@@ -307,10 +295,6 @@ def summarize(impl: str, per_port: list[dict[str, float]], cpu: dict[str, float]
     return res
 
 
-def _sigterm(signum: int, frame: FrameType | None) -> None:
-    raise SystemExit(128 + signum)
-
-
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("-n", type=int, default=30, help="ports timed")
@@ -338,7 +322,7 @@ def main() -> int:
         ap.error("--impl: real, pyovn or real:<components joined by +>")
     if a.n < 1 or a.rounds < 1 or a.warmup < 0 or a.per_switch < 0:
         ap.error("-n and --rounds must be >= 1, --warmup and --per-switch >= 0")
-    signal.signal(signal.SIGTERM, _sigterm)
+    exit_on_sigterm()
     # The machine's load drifts: alternate the stacks, round after round (real, pyovn,
     # pyovn, real, ...), so that both see the same conditions on average.
     pooled: dict[str, list[dict[str, float]]] = {impl: [] for impl in impls}

@@ -42,14 +42,13 @@ import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from types import FrameType
 from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
-from common import machine_facts  # noqa: E402
+from common import exit_on_sigterm, machine_facts  # noqa: E402
 
 from pyovn.sandbox.components import Stack  # noqa: E402
 from pyovn.sandbox.proc import Daemon, start_daemon, stop_daemons, wait_socket  # noqa: E402
@@ -275,10 +274,6 @@ def report(results: list[dict[str, Any]], a: argparse.Namespace) -> str:
     return "\n".join(lines)
 
 
-def _sigterm(signum: int, frame: FrameType | None) -> None:
-    raise SystemExit(128 + signum)
-
-
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--impl", default="real,pyovn",
@@ -304,7 +299,7 @@ def main() -> int:
         ap.error("--restarts >= 1, --interval >= 0.002, --after > 0")
     if os.geteuid() != 0:
         ap.error("needs root (network namespaces)")
-    signal.signal(signal.SIGTERM, _sigterm)
+    exit_on_sigterm()
     results = [run_stack(impl, a) for impl in impls]
     if a.json:
         for r in results:

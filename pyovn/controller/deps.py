@@ -16,6 +16,25 @@ from typing import Generic, TypeVar
 
 Dep = tuple[Hashable, ...]
 Owner = TypeVar("Owner", bound=Hashable)
+K = TypeVar("K")
+
+
+def index_add(index: dict[K, set[str]], key: K, item: str) -> None:
+    """Adds 'item' under 'key' of a reverse index (a set per key)."""
+    s = index.get(key)
+    if s is None:
+        index[key] = {item}
+    else:
+        s.add(item)
+
+
+def index_discard(index: dict[K, set[str]], key: K, item: str) -> None:
+    """Removes 'item' from under 'key', and the key once its set is empty."""
+    s = index.get(key)
+    if s is not None:
+        s.discard(item)
+        if not s:
+            del index[key]
 
 
 class DepIndex(Generic[Owner]):

@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from typing import TypeVar
 
 from pyovn.controller.binding import Bindings
-from pyovn.controller.deps import Dep, DepIndex
+from pyovn.controller.deps import Dep, DepIndex, index_add, index_discard
 from pyovn.controller.fdb import fdb_flows
 from pyovn.controller.lb_hairpin import lb_flows
 from pyovn.controller.lflow import LflowCompiler, LflowStats, port_group_deps
@@ -59,22 +59,6 @@ class CoreTotals:
     unchanged: int = 0
     owners: int = 0
     seconds: dict[str, float] = field(default_factory=dict)
-
-
-def _add(index: dict[K, set[str]], key: K, u: str) -> None:
-    s = index.get(key)
-    if s is None:
-        index[key] = {u}
-    else:
-        s.add(u)
-
-
-def _discard(index: dict[K, set[str]], key: K, u: str) -> None:
-    s = index.get(key)
-    if s is not None:
-        s.discard(u)
-        if not s:
-            del index[key]
 
 
 class ControllerCore:
@@ -187,19 +171,19 @@ class ControllerCore:
         self.mac_rows = {}
         self.dps_by_key = {}
         for u, dp in sb.datapaths.items():
-            _add(self.dps_by_key, dp.key, u)
+            index_add(self.dps_by_key, dp.key, u)
         for u, pb in sb.ports.items():
             self._index_port(u, None, pb)
         for u, mc in sb.mcast_groups.items():
-            _add(self.mcast_by_dp, mc.datapath, u)
+            index_add(self.mcast_by_dp, mc.datapath, u)
             self.port_keys[(mc.datapath, mc.name)] = mc.key
         for u, lf in sb.lflows.items():
             for dpu in lf.datapaths:
-                _add(self.lflows_by_dp, dpu, u)
+                index_add(self.lflows_by_dp, dpu, u)
         for u, mb in sb.mac_bindings.items():
             k = binding_key(mb)
             if k is not None:
-                _add(self.mac_rows, k, u)
+                index_add(self.mac_rows, k, u)
 
     def _all_owners(self, rt: Runtime) -> set[Owner]:
         out: set[Owner] = {FIXED}
@@ -227,11 +211,11 @@ class ControllerCore:
             if cur is not None and cur.uuid == u:
                 del self.by_name[old.logical_port]
             self.port_keys.pop((old.datapath, old.logical_port), None)
-            _discard(self.ports_by_dp, old.datapath, u)
+            index_discard(self.ports_by_dp, old.datapath, u)
         if new is not None:
             self.by_name[new.logical_port] = new
             self.port_keys[(new.datapath, new.logical_port)] = new.key
-            _add(self.ports_by_dp, new.datapath, u)
+            index_add(self.ports_by_dp, new.datapath, u)
 
     def _index(self, d: SbDelta) -> set[Owner]:
         """Updates the indexes from the delta; the owners the changed rows own."""
@@ -242,20 +226,20 @@ class ControllerCore:
             dirty.add(("port", u))
         for u, oldm in d.mcast_groups.items():
             if oldm is not None:
-                _discard(self.mcast_by_dp, oldm.datapath, u)
+                index_discard(self.mcast_by_dp, oldm.datapath, u)
                 self.port_keys.pop((oldm.datapath, oldm.name), None)
             mc = sb.mcast_groups.get(u)
             if mc is not None:
-                _add(self.mcast_by_dp, mc.datapath, u)
+                index_add(self.mcast_by_dp, mc.datapath, u)
                 self.port_keys[(mc.datapath, mc.name)] = mc.key
             dirty.add(("mc", u))
         for u, oldl in d.lflows.items():
             lf = sb.lflows.get(u)
             for dpu in oldl.datapaths if oldl is not None else ():
-                _discard(self.lflows_by_dp, dpu, u)
+                index_discard(self.lflows_by_dp, dpu, u)
                 dirty.add(("lflow", u, dpu))
             for dpu in lf.datapaths if lf is not None else ():
-                _add(self.lflows_by_dp, dpu, u)
+                index_add(self.lflows_by_dp, dpu, u)
                 dirty.add(("lflow", u, dpu))
         for u, oldb in d.mac_bindings.items():
             for mb, add in ((oldb, False), (sb.mac_bindings.get(u), True)):
@@ -263,19 +247,19 @@ class ControllerCore:
                 if k is None:
                     continue
                 if add:
-                    _add(self.mac_rows, k, u)
+                    index_add(self.mac_rows, k, u)
                 else:
-                    _discard(self.mac_rows, k, u)
+                    index_discard(self.mac_rows, k, u)
                 dirty.add(("mb", *k))
         for dpu, oldd in d.datapaths.items():
             # A datapath row that comes or goes: everything on it (owners of a datapath
             # that does not exist record nothing to be woken by).
             dirty |= self._owners_on(dpu)
             if oldd is not None:
-                _discard(self.dps_by_key, oldd.key, dpu)
+                index_discard(self.dps_by_key, oldd.key, dpu)
             dp = sb.datapaths.get(dpu)
             if dp is not None:
-                _add(self.dps_by_key, dp.key, dpu)
+                index_add(self.dps_by_key, dp.key, dpu)
         dirty |= {("fdb", u) for u in d.fdbs}
         dirty |= {("lb", u) for u in d.load_balancers}
         return dirty

@@ -23,7 +23,7 @@ from pyovn.controller.binding import (
     is_gateway_member,
 )
 from pyovn.controller.ct_zones import MAX_ZONE, assign_zones, dnat_key, needed_zones, snat_key
-from pyovn.controller.deps import Dep
+from pyovn.controller.deps import Dep, index_add, index_discard
 from pyovn.controller.model import Interface, LocalState, PortBinding, SbDelta, SbState
 
 # How a port's packets enter and leave on this chassis (physical.py): ("vif", ofport),
@@ -126,22 +126,6 @@ V = TypeVar("V")
 
 # Port types that count as bound elsewhere when another chassis holds them (binding.py).
 _REMOTE_TYPES = frozenset({*VIF_TYPES, "l3gateway", "chassisredirect"})
-
-
-def _add(index: dict[K, set[str]], key: K, name: str) -> None:
-    s = index.get(key)
-    if s is None:
-        index[key] = {name}
-    else:
-        s.add(name)
-
-
-def _discard(index: dict[K, set[str]], key: K, name: str) -> None:
-    s = index.get(key)
-    if s is not None:
-        s.discard(name)
-        if not s:
-            del index[key]
 
 
 def _put(d: dict[str, V], key: str, value: V | None) -> None:
@@ -325,7 +309,7 @@ class RuntimeTracker:
             assert par is not None
             self._parent_n[par] = self._parent_n.get(par, 0) + 1
         for n in b.localnets:
-            _add(self._ln_by_dp, self._by_name[n].datapath, n)
+            index_add(self._ln_by_dp, self._by_name[n].datapath, n)
         self._local = set(rt.local)
         self._resident = set(rt.resident)
         if old is None:
@@ -415,14 +399,14 @@ class RuntimeTracker:
     def _index(self, pb: PortBinding) -> None:
         n = pb.logical_port
         self._by_name[n] = pb
-        _add(self._by_dp, pb.datapath, n)
+        index_add(self._by_dp, pb.datapath, n)
         if pb.parent_port:
-            _add(self._children, pb.parent_port, n)
+            index_add(self._children, pb.parent_port, n)
         if self._is_edge(pb):
-            _add(self._edges, pb.datapath, n)
-            _add(self._peer_refs, pb.options.get("peer", ""), n)
+            index_add(self._edges, pb.datapath, n)
+            index_add(self._peer_refs, pb.options.get("peer", ""), n)
         if pb.type == "localnet":
-            _add(self._by_net, pb.options.get("network_name", ""), n)
+            index_add(self._by_net, pb.options.get("network_name", ""), n)
         if pb.ha_chassis:
             self._ha_ports.add(n)
 
@@ -430,14 +414,14 @@ class RuntimeTracker:
         n = pb.logical_port
         if self._by_name.get(n) is pb:
             del self._by_name[n]
-        _discard(self._by_dp, pb.datapath, n)
+        index_discard(self._by_dp, pb.datapath, n)
         if pb.parent_port:
-            _discard(self._children, pb.parent_port, n)
+            index_discard(self._children, pb.parent_port, n)
         if self._is_edge(pb):
-            _discard(self._edges, pb.datapath, n)
-            _discard(self._peer_refs, pb.options.get("peer", ""), n)
+            index_discard(self._edges, pb.datapath, n)
+            index_discard(self._peer_refs, pb.options.get("peer", ""), n)
         if pb.type == "localnet":
-            _discard(self._by_net, pb.options.get("network_name", ""), n)
+            index_discard(self._by_net, pb.options.get("network_name", ""), n)
         if pb.ha_chassis and self._by_name.get(n) is None:
             self._ha_ports.discard(n)
 
@@ -516,10 +500,10 @@ class RuntimeTracker:
             _put(b.localnets, name, new.localnet)
         if (old.localnet is None, old.dp) != (new.localnet is None, new.dp):
             if old.localnet is not None:
-                _discard(self._ln_by_dp, old.dp, name)
+                index_discard(self._ln_by_dp, old.dp, name)
                 p.localnet_dps.add(old.dp)
             if new.localnet is not None:
-                _add(self._ln_by_dp, new.dp, name)
+                index_add(self._ln_by_dp, new.dp, name)
                 p.localnet_dps.add(new.dp)
         if old.claim != new.claim:
             (b.claims.add if new.claim else b.claims.discard)(name)

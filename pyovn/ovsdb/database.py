@@ -36,6 +36,16 @@ def new_uuid() -> str:
 _VARIANT = {c: "89ab"[int(c, 16) & 3] for c in "0123456789abcdef"}
 
 
+
+def _decref(counts: dict[str, int], key: str) -> None:
+    """One strong reference fewer to 'key' (forgotten at zero, as the count's absence
+    means no strong referrer)."""
+    n = counts[key] - 1
+    if n:
+        counts[key] = n
+    else:
+        del counts[key]
+
 class Row:
     """One row: its UUID, version and column values (pyovn's internal form, see datum.py)."""
 
@@ -185,11 +195,7 @@ class Database:
                     if has_refs:
                         for _, _, target, is_strong in row_refs(tschema, old):
                             if is_strong:
-                                n = strong[target] - 1
-                                if n:
-                                    strong[target] = n
-                                else:
-                                    del strong[target]
+                                _decref(strong, target)
                             else:
                                 referrers = weak.get(target)
                                 if referrers is not None:
@@ -239,11 +245,7 @@ class Database:
         ref_columns = [c.name for c, _ in tschema.ref_columns]
         for _, target_table, target, is_strong in old_set - new_set:
             if is_strong:
-                n = strong[target] - 1
-                if n:
-                    strong[target] = n
-                else:
-                    del strong[target]
+                _decref(strong, target)
             elif not any((c, target_table, target, False) in new_set for c in ref_columns):
                 # (The row may still refer to the target weakly through another column.)
                 referrers = weak.get(target)
