@@ -8,6 +8,9 @@ tests, as expr_simplify_ne()/expr_simplify_relational() do in lib/expr.c).
 Prerequisites are hoisted: an OR whose branches all need the same prerequisites
 carries them once, so `ip4.src == {a, b}' stays a disjunction on one field (which can
 become a conjunctive-match dimension) rather than two conjunctions.
+
+A set comparison (CmpSet, `ip4.src == $as') stays one node, FSet, whatever its size:
+normalize() turns it into a dimension without an object per member.
 """
 
 from __future__ import annotations
@@ -18,6 +21,7 @@ from pyovn.logical.expr import (
     And,
     Bool,
     Cmp,
+    CmpSet,
     Cond,
     ExprError,
     Node,
@@ -41,6 +45,24 @@ class FCmp(Node):
 
     def __repr__(self) -> str:
         return f"{self.field}={self.value:#x}/{self.mask:#x}"
+
+
+class FSet(Node):
+    """The disjunction of OpenFlow tests 'field' & mask == value for each (value, mask) of
+    'alts' (in order, duplicates kept), as one node.  Inside an Or its members count as
+    that Or's own alternatives: without CmpSet the parser would have flattened them in."""
+
+    __slots__ = ("alts", "field")
+
+    def __init__(self, field: str, alts: tuple[tuple[int, int], ...]) -> None:
+        self.field = field
+        self.alts = alts
+
+    def expand(self) -> list[Node]:
+        return [FCmp(self.field, v, m) for v, m in self.alts]
+
+    def __repr__(self) -> str:
+        return f"{self.field}={{{', '.join(f'{v:#x}/{m:#x}' for v, m in self.alts)}}}"
 
 
 class FStr(Node):
@@ -112,7 +134,17 @@ def _annotate(node: Node, symtab: SymbolTable, depth: int) -> tuple[Node, frozen
         first = pairs[0][1]
         if all(p == first for _, p in pairs):
             return combine(Or, [e for e, _ in pairs]), first
-        return combine(Or, [_with_prereqs(e, p, symtab, depth) for e, p in pairs]), frozenset()
+        # Prerequisites stay with each member, so a set's members are taken one by one,
+        # as they were when the parser flattened the set into this Or.
+        out: list[Node] = []
+        for e, p in pairs:
+            if isinstance(e, FSet):
+                out.extend(_with_prereqs(x, p, symtab, depth) for x in e.expand())
+            else:
+                out.append(_with_prereqs(e, p, symtab, depth))
+        return combine(Or, out), frozenset()
+    if isinstance(node, CmpSet):
+        return _annotate_set(node, symtab, depth)
     if isinstance(node, StrCmp):
         sym = symtab[node.symbol]
         if node.relop != "==":
@@ -167,6 +199,26 @@ def _annotate_cmp(c: Cmp, symtab: SymbolTable, depth: int) -> tuple[Node, frozen
         return combine(Or, alts), prereqs
     pairs = relational(relop, value, width)
     return combine(Or, [FCmp(field, v << ofs, mm << ofs) for v, mm in pairs]), prereqs
+
+
+def _annotate_set(c: CmpSet, symtab: SymbolTable, depth: int) -> tuple[Node, frozenset[str]]:
+    """What _annotate gives for c.expand(), an OR of `==' as one FSet.  (`!=' sets are
+    rare and small: they take the member by member path.)"""
+    sym = symtab[c.symbol]
+    if c.relop != "==" or sym.predicate is not None:
+        return _annotate(c.expand(), symtab, depth)
+    if sym.ovn_field:
+        raise ExprError(f"Field {c.symbol} may not be used in a match expression.", c.pos)
+    base, ofs = symtab.resolve(c.symbol)
+    assert base.of_field is not None
+    width = sym.width
+    if c.lo is not None and c.hi is not None:
+        ofs += c.lo
+        width = c.hi - c.lo + 1
+    full = (1 << width) - 1
+    alts = tuple([((v & (full if m is None else m)) << ofs, (full if m is None else m) << ofs)
+                  for v, m in c.values])
+    return FSet(base.of_field, alts), frozenset(symtab.all_prereqs(c.symbol))
 
 
 def relational(relop: str, c: int, width: int) -> list[tuple[int, int]]:

@@ -57,14 +57,25 @@ class CompileContext:
         return base
 
 
+Alt = tuple[int, int]
+
+
 @dataclass
 class MatchTemplate:
-    """A compiled match, independent of the datapath."""
+    """A compiled match, independent of the datapath unless 'metadata' is set."""
 
     plain: list[O.Match]
     clauses: list[tuple[O.Match, list[tuple[int, int]]]]  # match, [(conj index, clause k)]
     conj_n: list[int]  # number of clauses of each conjunction
     conj_bases: list[O.Match]  # conj_id flow match (without conj_id) per conjunction
+    # One term's dimensions, whose flows (the base plus one alternative each) instantiate()
+    # makes directly with the datapath's metadata, instead of a template Match per
+    # alternative and a copy per datapath (an address set is 10^4-10^5 of them): one
+    # dimension gives plain flows, two or more the clauses of conjunction 0.
+    lazy: tuple[dict[str, Alt], list[tuple[str, tuple[Alt, ...]]]] | None = None
+    # The datapath whose metadata 'plain' and 'clauses' already carry (built for one
+    # datapath, not cached), or None.
+    metadata: int | None = None
 
 
 def _depends_on_context(node: Node) -> bool:
@@ -121,8 +132,8 @@ class Compiler:
             key = (match, tuple(refs))
         node = self._match_cache.get(key)
         if node is None:
-            node = annotate(parse(match, self.symtab, ctx.address_sets, ctx.port_groups),
-                            self.symtab)
+            node = annotate(parse(match, self.symtab, ctx.address_sets, ctx.port_groups,
+                                  compact_sets=True), self.symtab)
             self._match_cache[key] = node
         return node
 
@@ -156,12 +167,13 @@ class Compiler:
             node = cached
         return node
 
-    def _template(self, node: Node, ctx: CompileContext) -> MatchTemplate | None:
+    def _template(self, node: Node, ctx: CompileContext, dp_key: int) -> MatchTemplate | None:
         hit = self._templates.get(id(node))
         if hit is not None and hit[0] is node:
             return hit[1]
         if _depends_on_context(node):
-            return build_template(normalize(node, ctx.lookup, ctx.cond))
+            # Used for this datapath only: its matches can carry the metadata at once.
+            return build_template(normalize(node, ctx.lookup, ctx.cond), dp_key)
         t = build_template(normalize(node, ctx.lookup, ctx.cond))
         self._templates[id(node)] = (node, t)
         return t
@@ -176,7 +188,7 @@ class Compiler:
             return []
         pa = self.parse_actions(actions, pipeline, table)
         node = self.full_match(match, pa, ctx)
-        tmpl = self._template(node, ctx)
+        tmpl = self._template(node, ctx, dp_key)
         if tmpl is None:
             return []
         ofacts = self._encode(pa, actions, pipeline, table, is_switch, ctx, ctrl_meter_id,
@@ -202,13 +214,22 @@ class Compiler:
         return ofacts
 
 
-def build_template(terms: list[Term]) -> MatchTemplate | None:
-    """Turns normalised terms into datapath-independent matches: plain matches, and
-    for each term with two or more dimensions a conjunctive match (clause flows plus
-    one conj_id flow carrying the term's common tests, as ovn-controller 23.03 does,
-    which also gives Open vSwitch the prerequisites its actions need)."""
+def build_template(terms: list[Term], dp_key: int | None = None) -> MatchTemplate | None:
+    """Turns normalised terms into matches: plain matches, and for each term with two or
+    more dimensions a conjunctive match (clause flows plus one conj_id flow carrying the
+    term's common tests, as ovn-controller 23.03 does, which also gives Open vSwitch the
+    prerequisites its actions need).  With 'dp_key', plain and clause matches carry that
+    datapath's metadata already (the template then serves that datapath only)."""
     if not terms:
         return None
+    if len(terms) == 1:
+        lazy = _lazy_template(terms[0])
+        if lazy is not None:
+            return lazy
+    if dp_key is not None and any(LOG_DATAPATH in t.base or LOG_DATAPATH in t.dims
+                                  for t in terms):
+        dp_key = None  # instantiate() must overwrite the field, after deduplication
+    md = None if dp_key is None else (dp_key, _FULL64)
     plain: dict[O.Match, None] = {}
     clauses: dict[O.Match, list[tuple[int, int]]] = {}
     conj_n: list[int] = []
@@ -222,14 +243,14 @@ def build_template(terms: list[Term]) -> MatchTemplate | None:
             continue
         dims = list(t.dims.items())
         if not dims:
-            plain[base] = None
+            plain[_with_md(base, md)] = None
             continue
         if len(dims) == 1:
             f, alts = dims[0]
             for v, m in alts:
                 mm = base.copy()
                 if mm.add(f, v, m):
-                    plain[mm] = None
+                    plain[_with_md(mm, md)] = None
             continue
         ci = len(conj_n)
         conj_n.append(len(dims))
@@ -238,13 +259,49 @@ def build_template(terms: list[Term]) -> MatchTemplate | None:
             for v, m in alts:
                 mm = base.copy()
                 if mm.add(f, v, m):
-                    lst = clauses.setdefault(mm, [])
+                    lst = clauses.setdefault(_with_md(mm, md), [])
                     if (ci, k) not in lst:
                         lst.append((ci, k))
     # A clause match that is also a plain match of the same flow is redundant: the plain
     # flow already gives those packets the same actions.
     clause_list = [(m, c) for m, c in clauses.items() if m not in plain]
-    return MatchTemplate(list(plain), clause_list, conj_n, conj_bases)
+    return MatchTemplate(list(plain), clause_list, conj_n, conj_bases, None, dp_key)
+
+
+def _with_md(m: O.Match, md: tuple[int, int] | None) -> O.Match:
+    """'m' with the metadata test added last, as _with_metadata() would (in place: 'm' is
+    a fresh copy), so that the fields keep their order."""
+    if md is not None:
+        m.fields[LOG_DATAPATH] = md
+    return m
+
+
+def _lazy_template(t: Term) -> MatchTemplate | None:
+    """The template of a lone term with dimensions, with the alternatives kept as they
+    are, when build_template's general path would give the same flows: each dimension's
+    field is a plain field (no composite register to split) absent from the base, and no
+    alternative has an empty mask, so that base + alternative always holds and two of
+    them are equal only if the alternatives are (deduplicated here, in order); matches of
+    two dimensions differ in their fields.  None otherwise."""
+    if not t.dims:
+        return None
+    base = O.Match()
+    for f, (v, m) in t.base.items():
+        if not base.add(f, v, m):
+            return None
+    fields = base.fields
+    dims: list[tuple[str, tuple[Alt, ...]]] = []
+    for f, alts in t.dims.items():
+        if f in O.COMPOSITE or f in fields:
+            return None
+        for _v, m in alts:
+            if not m:
+                return None
+        dims.append((f, tuple(dict.fromkeys([(v & m, m) for v, m in alts]))))
+    n = len(dims)
+    if n == 1:
+        return MatchTemplate([], [], [], [], (fields, dims))
+    return MatchTemplate([], [], [n], [base], (fields, dims))
 
 
 def _with_metadata(m: O.Match, dp_key: int) -> O.Match:
@@ -256,8 +313,12 @@ def _with_metadata(m: O.Match, dp_key: int) -> O.Match:
 def instantiate(t: MatchTemplate, ptable: int, priority: int, dp_key: int,
                 actions: tuple[O.Action, ...], cookie: int,
                 ctx: CompileContext) -> list[O.Flow]:
-    flows = [O.Flow(ptable, priority, _with_metadata(m, dp_key), actions, cookie)
-             for m in t.plain]
+    if t.lazy is not None:
+        return _instantiate_lazy(t, t.lazy, ptable, priority, dp_key, actions, cookie, ctx)
+    assert t.metadata is None or t.metadata == dp_key
+    ready = t.metadata is not None
+    flows = [O.Flow(ptable, priority, m if ready else _with_metadata(m, dp_key), actions,
+                    cookie) for m in t.plain]
     if not t.conj_n:
         return flows
     first = ctx.alloc_conj_ids(len(t.conj_n))
@@ -270,11 +331,49 @@ def instantiate(t: MatchTemplate, ptable: int, priority: int, dp_key: int,
         if cacts is None:
             cacts = shared[rk] = tuple(O.Conjunction(first + ci, k + 1, t.conj_n[ci])
                                        for ci, k in refs)
-        flows.append(O.Flow(ptable, priority, _with_metadata(m, dp_key), cacts, 0))
+        flows.append(O.Flow(ptable, priority, m if ready else _with_metadata(m, dp_key),
+                            cacts, 0))
     for ci, base in enumerate(t.conj_bases):
         cm = _with_metadata(base, dp_key)
         cm.fields["conj_id"] = (first + ci, 0xFFFFFFFF)
         flows.append(O.Flow(ptable, priority, cm, actions, cookie))
+    return flows
+
+
+def _instantiate_lazy(t: MatchTemplate,
+                      lazy: tuple[dict[str, Alt], list[tuple[str, tuple[Alt, ...]]]],
+                      ptable: int, priority: int, dp_key: int, actions: tuple[O.Action, ...],
+                      cookie: int, ctx: CompileContext) -> list[O.Flow]:
+    """The flows instantiate() would give for the general template of the same term, in
+    the same order and with the fields in the same order (base, alternative, metadata);
+    each match is made once, final."""
+    base, dims = lazy
+    md = (dp_key, _FULL64)
+    Flow = O.Flow
+    Match = O.Match
+    flows: list[O.Flow] = []
+    append = flows.append
+    if not t.conj_n:
+        ((f, alts),) = dims
+        for a in alts:
+            # (copy and two stores: half the cost of a {**base, ...} display)
+            d = base.copy()
+            d[f] = a
+            d[LOG_DATAPATH] = md
+            append(Flow(ptable, priority, Match(d), actions, cookie))
+        return flows
+    first = ctx.alloc_conj_ids(1)
+    n = t.conj_n[0]
+    for k, (f, alts) in enumerate(dims):
+        cacts = (O.Conjunction(first, k + 1, n),)
+        for a in alts:
+            d = base.copy()
+            d[f] = a
+            d[LOG_DATAPATH] = md
+            append(Flow(ptable, priority, Match(d), cacts, 0))
+    cm = _with_metadata(t.conj_bases[0], dp_key)
+    cm.fields["conj_id"] = (first, 0xFFFFFFFF)
+    flows.append(Flow(ptable, priority, cm, actions, cookie))
     return flows
 
 

@@ -2,15 +2,19 @@
 
 Negation is pushed down while parsing (as in lib/expr.c), so the tree has no NOT node:
 a comparison carries the relational operator that remains after enclosing `!`s.
-Sets, address sets ($name) and port groups (@name) expand to OR/AND of comparisons.
+Sets, address sets ($name) and port groups (@name) expand to OR/AND of comparisons; the
+compiler asks instead (compact_sets) for one CmpSet node per numeric set, because an
+address set of 10^5 members would otherwise be 10^5 nodes annotated one by one.
 """
 
 from __future__ import annotations
 
 import re
+import socket
 from collections.abc import Callable, Mapping, Sequence
 from functools import lru_cache
-from typing import Final
+from itertools import repeat
+from typing import Final, cast
 
 from pyovn.logical import lexer as lx
 from pyovn.logical.lexer import LexError, Token
@@ -70,6 +74,41 @@ class Cmp(Node):
         sub = "" if self.lo is None else f"[{self.lo}..{self.hi}]"
         m = "" if self.mask is None else f"/{self.mask:#x}"
         return f"{self.symbol}{sub} {self.relop} {self.value:#x}{m}"
+
+
+class CmpSet(Node):
+    """symbol[lo..hi] == {values} (an OR of Cmps) or != {values} (an AND of them), with
+    two or more members, for a numeric symbol that is not a predicate.  It means exactly
+    what expand() gives, and where that would be an OR (AND) inside an OR (AND) it stands
+    for its members flattened into the parent, as combine() would have done: annotate and
+    normalize honour both.  Only the first member's position is kept: errors are only ever
+    reported for the first member."""
+
+    __slots__ = ("hi", "lo", "pos", "relop", "symbol", "values")
+
+    def __init__(self, symbol: str, lo: int | None, hi: int | None, relop: str,
+                 values: tuple[tuple[int, int | None], ...], pos: int = 0) -> None:
+        self.symbol = symbol
+        self.lo = lo
+        self.hi = hi
+        self.relop = relop
+        self.values = values
+        self.pos = pos
+
+    def negate(self) -> Node:
+        return CmpSet(self.symbol, self.lo, self.hi, _NEGATE[self.relop], self.values,
+                      self.pos)
+
+    def expand(self) -> Node:
+        """The tree the parser builds without compact_sets."""
+        return combine(Or if self.relop == "==" else And,
+                       [Cmp(self.symbol, self.lo, self.hi, self.relop, v, m, self.pos)
+                        for v, m in self.values])
+
+    def __repr__(self) -> str:
+        sub = "" if self.lo is None else f"[{self.lo}..{self.hi}]"
+        vals = ", ".join(f"{v:#x}" if m is None else f"{v:#x}/{m:#x}" for v, m in self.values)
+        return f"{self.symbol}{sub} {self.relop} {{{vals}}}"
 
 
 class StrCmp(Node):
@@ -163,7 +202,7 @@ class Parser:
     def __init__(self, toks: Sequence[Token], symtab: SymbolTable = SYMTAB,
                  address_sets: Mapping[str, Sequence[str]] | None = None,
                  port_groups: Mapping[str, Sequence[str]] | None = None,
-                 text: str = "") -> None:
+                 text: str = "", compact_sets: bool = False) -> None:
         self.toks = toks
         self.i = 0
         self.tok: Token = toks[0]
@@ -172,6 +211,7 @@ class Parser:
         self.port_groups = port_groups or {}
         self.text = text
         self.depth = 0
+        self.compact_sets = compact_sets
 
     # -- token helpers ('tok' is kept as an attribute: it is read very often)
     def seek(self, i: int) -> None:
@@ -350,13 +390,18 @@ class Parser:
             name = str(t.value)
             if name not in self.address_sets:
                 self.error(f"{name}: unknown address set.", t.pos)
+            addrs = self.address_sets[name]
+            pos = t.pos
+            plain = _plain_ipv4_values(addrs)
+            if plain is not None:
+                return [("int", v, None, lx.IPV4, pos) for v in plain]
             out: list[Const] = []
-            for addr in self.address_sets[name]:
+            for addr in addrs:
                 c = _address_constant(addr)
                 if isinstance(c, str):
-                    self.error(f"Invalid address {addr!r} in address set {name}{c}", t.pos)
+                    self.error(f"Invalid address {addr!r} in address set {name}{c}", pos)
                     raise AssertionError
-                out.append(("int", c[0], c[1], c[2], t.pos))
+                out.append(("int", c[0], c[1], c[2], pos))
             return out
         if t.type == lx.PORT_GROUP:
             name = str(t.value)
@@ -390,8 +435,14 @@ class Parser:
         sym = self.symtab[sym_name]
         if is_set and relop not in ("==", "!="):
             self.error("Only == and != operators may be used with value sets.", pos)
-        nodes: list[Node] = []
         width = self.field_width(sym_name, lo, hi)
+        if is_set and self.compact_sets and len(items) >= 2 and sym.width \
+                and sym.predicate is None:
+            cs = _compact_set(sym_name, lo, hi, relop, items, width)
+            if cs is not None:
+                return cs
+            # Otherwise some member is bad: the loop below reports it as it always has.
+        nodes: list[Node] = []
         for kind, value, mask, _fmt, cpos in items:
             if sym.width == 0:
                 if kind != "str":
@@ -451,11 +502,43 @@ def _lexed_address_constant(addr: str) -> tuple[int, int | None, str] | str:
     return toks[0].value, toks[0].mask, toks[0].fmt
 
 
+def _compact_set(sym: str, lo: int | None, hi: int | None, relop: str, items: list[Const],
+                 width: int) -> CmpSet | None:
+    """The members as one CmpSet, or None if one of them is not a valid integer constant
+    for a 'width'-bit field (the caller then reports the first bad one)."""
+    # An "int" constant's value is an int (see parse_constant).
+    values = cast(tuple[tuple[int, int | None], ...],
+                  tuple([(c[1], c[2]) for c in items if c[0] == "int"]))
+    if len(values) != len(items):
+        return None
+    top = 0
+    for v, m in values:
+        top |= v if m is None else v | m
+    if top >> width:
+        return None
+    return CmpSet(sym, lo, hi, relop, values, items[0][4])
+
+
+def _plain_ipv4_values(addrs: Sequence[str]) -> list[int] | None:
+    """The members as integers when every one is a plain dotted quad, else None.
+    inet_pton accepts exactly four decimal octets without leading zeros or blanks, a
+    subset of what _PLAIN_IPV4 accepts and read the same way (tested), at a tenth of the
+    cost per member."""
+    try:
+        return [int.from_bytes(b, "big")
+                for b in map(socket.inet_pton, repeat(socket.AF_INET), addrs)]
+    except (OSError, ValueError, TypeError):
+        return None
+
+
 def parse(s: str, symtab: SymbolTable = SYMTAB,
           address_sets: Mapping[str, Sequence[str]] | None = None,
-          port_groups: Mapping[str, Sequence[str]] | None = None) -> Node:
-    """Parses match expression 's' into a tree; raises ExprError/LexError."""
-    p = Parser(lx.tokenize(s), symtab, address_sets, port_groups, s)
+          port_groups: Mapping[str, Sequence[str]] | None = None,
+          compact_sets: bool = False) -> Node:
+    """Parses match expression 's' into a tree; raises ExprError/LexError.  With
+    'compact_sets', numeric sets of two or more members become CmpSet nodes (only
+    annotate() knows them; the evaluator and tracer use the expanded form)."""
+    p = Parser(lx.tokenize(s), symtab, address_sets, port_groups, s, compact_sets)
     if p.tok.type == lx.END:
         p.error("Syntax error at end of input expecting expression.")
     e = p.parse_expr()

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from pyovn.logical.annotate import FCmp, FStr
+from pyovn.logical.annotate import FCmp, FSet, FStr
 from pyovn.logical.expr import And, Bool, Cond, ExprError, Node, Or
 
 MUST_CROSSPRODUCT = frozenset({"dl_type", "nw_proto", "icmpv6_type", "icmpv6_code"})
@@ -143,16 +143,38 @@ def _norm(node: Node, lookup_port: LookupPort, cond: CondFn) -> list[Term]:
             if not terms:
                 return []
         return terms
+    if isinstance(node, FSet):
+        return _set_terms(node)
     if isinstance(node, Or):
         terms = []
         for child in node.children:
-            terms.extend(_norm(child, lookup_port, cond))
+            if isinstance(child, FSet):
+                # Its members are this Or's own alternatives (see FSet).
+                f = child.field
+                terms.extend(Term({f: a}) for a in child.alts)
+            else:
+                terms.extend(_norm(child, lookup_port, cond))
         return _factor_single_field(terms)
     raise TypeError(f"unexpected node {node!r}")
 
 
 def _weight(node: Node) -> int:
+    # (An FSet weighs 1, as the Or it replaces did: the order of the terms depends on it.)
     return 0 if isinstance(node, FCmp | FStr | Bool | Cond) else 1
+
+
+def _set_terms(node: FSet) -> list[Term]:
+    """_factor_single_field() of one term per member, without making those terms."""
+    f = node.field
+    alts = node.alts
+    if len(alts) < 2 or f in MUST_CROSSPRODUCT:
+        return [Term({f: a}) for a in alts]
+    uniq = tuple(dict.fromkeys(alts))
+    if len(uniq) == 1:
+        return [Term({f: uniq[0]})]
+    if any(a[1] == 0 for a in uniq):
+        return [Term()]
+    return [Term({}, {f: uniq})]
 
 
 def _factor_single_field(terms: list[Term]) -> list[Term]:

@@ -111,9 +111,10 @@ class DesiredFlows:
             return
         self._by_owner[owner] = flows
         by_key = self._by_key
-        for f in flows:
-            k = (f.table, f.priority, f.match)
-            cur = by_key.get(k)
+        get = by_key.get
+        keys = [(f.table, f.priority, f.match) for f in flows]
+        for k, f in zip(keys, flows):
+            cur = get(k)
             if cur is None:
                 by_key[k] = (owner, f)
             elif isinstance(cur, tuple):
@@ -122,7 +123,7 @@ class DesiredFlows:
                 # else: one owner with two flows for one key: the first stays.
             elif owner not in cur:
                 cur[owner] = f
-            self.dirty.add(k)
+        self.dirty.update(keys)
         refs = _flows_refs(flows)
         if refs[0] or refs[1]:
             self._refs[owner] = refs
