@@ -209,14 +209,15 @@ class Match:
         return self._key
 
     def __eq__(self, other: object) -> bool:
-        if self is other:
-            return True
-        return isinstance(other, Match) and self.key() == other.key()
+        # (Dict equality ignores order: no need to sort.)
+        return self is other or (isinstance(other, Match) and self.fields == other.fields)
 
     def __hash__(self) -> int:
         h = self._hash
         if h is None:
-            h = self._hash = hash(self.key())
+            # Order-independent without sorting, and cached: a flow's match is hashed
+            # several times on its way to the switch.
+            h = self._hash = hash(frozenset(self.fields.items()))
         return h
 
     def matches(self, packet: Mapping[str, int]) -> bool:
