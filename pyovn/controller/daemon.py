@@ -13,10 +13,11 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import itertools
 import logging
 import os
 import time
-from collections.abc import Coroutine
+from collections.abc import Coroutine, Iterator
 from typing import Any
 
 from pyovn.controller import groups as G
@@ -39,6 +40,7 @@ from pyovn.controller.state import (
 from pyovn.openflow import FlowTable, SwitchConnection
 from pyovn.openflow import messages as M
 from pyovn.openflow import protocol as P
+from pyovn.openflow.flowtable import iter_diff_messages
 from pyovn.ovsdb.idl import Idl, SchemaHelper, TxnStatus
 
 log = logging.getLogger("pyovn.controller")
@@ -340,7 +342,7 @@ class Controller:
             self.flowtable.clear()
             desired.mark_all_dirty()
         keys = desired.take_dirty()
-        changes, msgs = self.flowtable.sync_desired(desired, keys, conn.xid, self.encoder)
+        changes, diff = self.flowtable.diff_desired(desired, keys)
         # Groups and meters the flows use: groups in the bundle around the flow messages,
         # meters (not bundleable) around the bundle (see groups.py).
         lc = self.core.lc
@@ -350,19 +352,22 @@ class Controller:
         if gm.installed.problems != self.extend.problems:
             for p in gm.installed.problems:
                 log.warning("meter not installed: %s", p)
-        msgs = [*gm.bundle_head, *msgs, *gm.bundle_tail]
+        # Encoded while sent: the switch checks the first messages meanwhile.
+        msgs: Iterator[bytes] = itertools.chain(
+            [M.flow_delete(conn.xid())] if self.fresh_conn else [], gm.bundle_head,
+            iter_diff_messages(diff, conn.xid, self.encoder), gm.bundle_tail)
+        n_msgs = len(diff) + len(gm.bundle_head) + len(gm.bundle_tail) + self.fresh_conn
         if self.fresh_conn:
-            msgs = [M.flow_delete(conn.xid()), *msgs]
             log.info("replacing the switch's flows with %d (one bundle)", len(changes))
         try:
             if gm.before_bundle:
                 conn.send_many(gm.before_bundle)
                 if errs := await conn.barrier():
                     raise P.OpenFlowError(f"meter_mod refused: {errs[0]}")
-            if msgs:
+            if n_msgs:
                 await conn.bundle(msgs)
                 self.stats["bundles"] += 1
-                self.stats["flow_mods"] += len(msgs)
+                self.stats["flow_mods"] += n_msgs
             if gm.after_bundle:
                 conn.send_many(gm.after_bundle)
                 if errs := await conn.barrier():
@@ -373,6 +378,13 @@ class Controller:
             self.fresh_conn = True
             desired.dirty |= keys
             return None
+        except BaseException:
+            # (A flow that failed to encode, say: nothing of this bundle was applied, and
+            # the next try sends everything again.)
+            self.flowtable.clear()
+            self.fresh_conn = True
+            desired.dirty |= keys
+            raise
         self.flowtable.apply(changes)
         self.extend = gm.installed
         self.fresh_conn = False

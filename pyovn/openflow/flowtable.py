@@ -7,7 +7,7 @@ ADD over the old flow (OpenFlow 1.5 modify never rewrites cookies)."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 
 from pyovn.logical.ofrep import Action, Flow
@@ -63,11 +63,20 @@ def diff_messages(d: FlowDiff, xid: Callable[[], int],
                   encoder: ActionEncoder | None = None) -> list[bytes]:
     """Deletes first (so a re-keyed flow never briefly coexists with its replacement),
     then modifies, then adds; the caller sends them in one bundle."""
+    return list(iter_diff_messages(d, xid, encoder))
+
+
+def iter_diff_messages(d: FlowDiff, xid: Callable[[], int],
+                       encoder: ActionEncoder | None = None) -> Iterator[bytes]:
+    """diff_messages, encoded as they are taken: given to SwitchConnection.bundle, the
+    encoding of a large table overlaps the switch's checking of what was already sent."""
     enc = encoder or ActionEncoder()
-    out = [M.flow_delete(xid(), f.table, f.match, f.priority, strict=True) for f in d.deletes]
-    out += [M.flow_modify(xid(), f, strict=True, encoder=enc) for f in d.modifies]
-    out += [M.flow_add(xid(), f, encoder=enc) for f in d.adds]
-    return out
+    for f in d.deletes:
+        yield M.flow_delete(xid(), f.table, f.match, f.priority, strict=True)
+    for f in d.modifies:
+        yield M.flow_modify(xid(), f, strict=True, encoder=enc)
+    for f in d.adds:
+        yield M.flow_add(xid(), f, encoder=enc)
 
 
 class FlowTable:
@@ -91,6 +100,12 @@ class FlowTable:
         """The messages for the keys of 'desired' that changed ('keys', its dirty set):
         work in proportion to the change.  Returns what each key will hold once they are
         accepted (None: nothing), for 'apply'."""
+        changes, d = self.diff_desired(desired, keys)
+        return changes, diff_messages(d, xid, encoder)
+
+    def diff_desired(self, desired: DesiredFlows, keys: Iterable[FlowKey]
+                     ) -> tuple[dict[FlowKey, Flow | None], FlowDiff]:
+        """sync_desired's changes and diff, before encoding (iter_diff_messages)."""
         d = FlowDiff()
         changes: dict[FlowKey, Flow | None] = {}
         for k in keys:
@@ -106,7 +121,7 @@ class FlowTable:
             elif not _same_actions(have.actions, want.actions):
                 d.modifies.append(want)
                 changes[k] = want
-        return changes, diff_messages(d, xid, encoder)
+        return changes, d
 
     def apply(self, changes: Mapping[FlowKey, Flow | None]) -> None:
         """Records changes from 'sync_desired' once the switch has accepted them."""
