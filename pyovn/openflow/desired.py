@@ -20,7 +20,7 @@ knows which groups and meters the switch needs without walking the whole table.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Hashable, Iterable, Iterator
+from collections.abc import Hashable, Iterable
 
 from pyovn.logical import ofrep as O
 
@@ -32,28 +32,29 @@ def flow_key(f: O.Flow) -> FlowKey:
     return (f.table, f.priority, f.match)
 
 
-def walk_actions(actions: Iterable[O.Action]) -> Iterator[O.Action]:
-    """Every action, nested ones (clone, ct exec, controller's nested actions) included."""
-    for a in actions:
-        yield a
-        if isinstance(a, O.Clone):
-            yield from walk_actions(a.actions)
-        elif isinstance(a, O.CT):
-            yield from walk_actions(a.exec_)
-        elif isinstance(a, O.Controller) and a.nested:
-            yield from walk_actions(a.nested)
-
-
 def action_refs(actions: Iterable[O.Action]) -> tuple[set[int], set[int]]:
     """(group ids, meter ids) that actions refer to: group actions, meter actions and
-    the meter of controller actions (packet-in rate limits)."""
+    the meter of controller actions (packet-in rate limits), nested ones included.  (A loop
+    over a stack, not a recursive generator: it runs for every new flow.)"""
     groups: set[int] = set()
     meters: set[int] = set()
-    for a in walk_actions(actions):
-        if isinstance(a, O.Group):
-            groups.add(a.group_id)
-        elif isinstance(a, O.Meter | O.Controller) and a.meter_id is not None:
-            meters.add(a.meter_id)
+    stack = [actions]
+    while stack:
+        for a in stack.pop():
+            if isinstance(a, O.Group):
+                groups.add(a.group_id)
+            elif isinstance(a, O.Meter):
+                if a.meter_id is not None:
+                    meters.add(a.meter_id)
+            elif isinstance(a, O.Controller):
+                if a.meter_id is not None:
+                    meters.add(a.meter_id)
+                if a.nested:
+                    stack.append(a.nested)
+            elif isinstance(a, O.Clone):
+                stack.append(a.actions)
+            elif isinstance(a, O.CT):
+                stack.append(a.exec_)
     return groups, meters
 
 
