@@ -4,14 +4,12 @@ the tunnels (sync_bfd, sync_tunnels) and which tunnels count as up (local_state)
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from typing import Any
-
 from pyovn.controller import model as M
 from pyovn.controller import ovs as OV
 from pyovn.controller.ha import bfd_chassis, bfd_settings
 from pyovn.controller.ha import ha_group_is_active as active
 from pyovn.controller.state import ha_groups, local_state
+from tests.controller.fake_ovsdb import Row, Table, Txn
 
 GROUP = [(20, "gw1"), (10, "gw2"), (5, "gw3")]
 
@@ -65,49 +63,6 @@ def test_bfd_settings_take_sb_global_timers() -> None:
 # --- BFD on the tunnels: ovs.py and state.py against rows as ovn-controller leaves them ---
 
 ON = {"enable": "true", "check_tnl_key": "true"}
-
-
-@dataclass
-class Row:
-    """A replica row: raw() reads a column, assignment records a write."""
-
-    table: str
-    cols: dict[str, Any]
-    uuid: str = ""
-
-    def raw(self, col: str) -> Any:
-        return self.cols.get(col, {} if col in ("options", "external_ids", "bfd",
-                                                "bfd_status", "other_config") else ())
-
-    def __setattr__(self, name: str, value: Any) -> None:
-        if name in ("table", "cols", "uuid"):
-            object.__setattr__(self, name, value)
-        else:
-            self.cols[name] = value
-
-
-@dataclass
-class Table:
-    rows: dict[str, Row] = field(default_factory=dict)
-
-
-class Txn:
-    def __init__(self) -> None:
-        self.inserted: list[Row] = []
-
-    def insert(self, table: str) -> Row:
-        r = Row(table, {}, f"new{len(self.inserted)}")
-        self.inserted.append(r)
-        return r
-
-    def add_to_set(self, row: Row, col: str, rows: list[Row]) -> None:
-        pass
-
-    def remove_from_set(self, row: Row, col: str, uuids: list[str]) -> None:
-        pass
-
-    def set_key(self, row: Row, col: str, key: str, value: str) -> None:
-        pass
 
 
 def ovs_db(tunnels: dict[str, tuple[dict[str, str], dict[str, str]]],

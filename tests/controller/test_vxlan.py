@@ -10,8 +10,7 @@ two on a live switch):
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
-from typing import Any
+from dataclasses import replace
 
 import pytest
 
@@ -21,6 +20,7 @@ from pyovn.controller.flows import compute_flows
 from pyovn.controller.physical import vxlan_port_key
 from pyovn.controller.state import local_state, tunnel_chassis_of
 from pyovn.logical import ofrep as O
+from tests.controller.fake_ovsdb import Row, Table, Txn
 from tests.controller.topo import two_chassis_switch, uid
 
 
@@ -154,50 +154,6 @@ def test_tunnel_options_and_id_as_ovn_controller_writes_them() -> None:
         {"remote_ip": "10.0.0.1", "key": "flow", "dst_port": "4790"}
     assert OV.tunnel_id("hv2", e) == "hv2@172.31.0.2"
     assert tunnel_chassis_of("hv2@172.31.0.2") == "hv2" == tunnel_chassis_of("hv2")
-
-
-@dataclass
-class Row:
-    table: str
-    cols: dict[str, Any]
-    uuid: str = ""
-
-    def raw(self, col: str) -> Any:
-        return self.cols.get(col, {} if col in ("options", "external_ids") else ())
-
-    def __setattr__(self, name: str, value: Any) -> None:
-        if name in ("table", "cols", "uuid"):
-            object.__setattr__(self, name, value)
-        else:
-            self.cols[name] = value
-
-
-@dataclass
-class Table:
-    rows: dict[str, Row] = field(default_factory=dict)
-
-
-class Txn:
-    """Records what sync_tunnels asks for."""
-
-    def __init__(self) -> None:
-        self.inserted: list[Row] = []
-        self.removed: list[str] = []
-        self.keys: list[tuple[str, str, str]] = []
-
-    def insert(self, table: str) -> Row:
-        r = Row(table, {}, f"new{len(self.inserted)}")
-        self.inserted.append(r)
-        return r
-
-    def add_to_set(self, row: Row, col: str, rows: list[Row]) -> None:
-        pass
-
-    def remove_from_set(self, row: Row, col: str, uuids: list[str]) -> None:
-        self.removed += uuids
-
-    def set_key(self, row: Row, col: str, key: str, value: str) -> None:
-        self.keys.append((row.uuid, key, value))
 
 
 def ovs_db(tunnel: tuple[str, dict[str, str], str] | None,
