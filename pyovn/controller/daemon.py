@@ -41,7 +41,7 @@ from pyovn.openflow import FlowTable, SwitchConnection
 from pyovn.openflow import messages as M
 from pyovn.openflow import protocol as P
 from pyovn.openflow.flowtable import iter_diff_messages
-from pyovn.ovsdb.idl import Idl, SchemaHelper, TxnStatus
+from pyovn.ovsdb.idl import Idl, SchemaHelper
 
 log = logging.getLogger("pyovn.controller")
 
@@ -396,20 +396,18 @@ class Controller:
         assert self.sb is not None
         types = [x.strip() for x in cfg.get("ovn-encap-type", "geneve").split(",") if x.strip()]
         other = SW.local_chassis_other_config(self.ovs.tables, self.br_int)
-        txn = self.sb.transaction()
-        try:
-            ch, _ = SW.register_chassis(txn, self.sb.tables, self.chassis, types or [encap_type],
+        tables = self.sb.tables
+
+        def build(txn: Any) -> None:
+            ch, _ = SW.register_chassis(txn, tables, self.chassis, types or [encap_type],
                                         encap_ips, other)
-            SW.sync_claims(txn, self.sb.tables, ch, b.claims, b.releases, self.installed)
-            SW.ack_nb_cfg(txn, self.sb.tables, self.chassis, nb_cfg)
-        except BaseException:
-            txn.abort()
-            raise
-        status = await self.sb.commit(txn)
-        if status not in (TxnStatus.SUCCESS, TxnStatus.UNCHANGED):
-            log.info("SB transaction %s (%s)", status, txn.error)
-            return False
-        return True
+            SW.sync_claims(txn, tables, ch, b.claims, b.releases, self.installed)
+            SW.ack_nb_cfg(txn, tables, self.chassis, nb_cfg)
+
+        out = await self.sb.try_transact(build)
+        if not out.ok:
+            log.info("SB transaction %s (%s)", out.status, out.txn.error)
+        return out.ok
 
     def _background(self, coro: Coroutine[Any, Any, object]) -> None:
         """Runs 'coro' without waiting for it; a failure is logged (and the loop woken to
@@ -449,17 +447,10 @@ class Controller:
             asyncio.get_running_loop().call_later(0.5, self.wake)
 
     async def _ovs_txn(self, build: Any) -> bool:
-        txn = self.ovs.transaction()
-        try:
-            build(txn)
-        except BaseException:
-            txn.abort()
-            raise
-        status = await self.ovs.commit(txn)
-        if status not in (TxnStatus.SUCCESS, TxnStatus.UNCHANGED):
-            log.info("OVS transaction %s (%s)", status, txn.error)
-            return False
-        return True
+        out = await self.ovs.try_transact(build)
+        if not out.ok:
+            log.info("OVS transaction %s (%s)", out.status, out.txn.error)
+        return out.ok
 
     async def _update_conditions(self, local_dps: set[str], iface_ids: Any) -> bool:
         """Conditional monitoring: SB sends only the rows that concern this chassis.  True

@@ -19,7 +19,6 @@ from pyovn.openflow import SwitchConnection, oxm
 from pyovn.openflow import messages as M
 from pyovn.openflow import protocol as P
 from pyovn.openflow.messages import NXPINT_METADATA, PacketIn2
-from pyovn.ovsdb.idl import TxnStatus
 
 if TYPE_CHECKING:
     from pyovn.controller.daemon import Controller
@@ -69,15 +68,9 @@ class Pinctrl:
         sb = self.ctl.sb
         if sb is None or not sb.is_connected:
             return
-        txn = sb.transaction()
-        try:
-            H.write_mac_bindings(txn, sb.tables, items)
-        except BaseException:
-            txn.abort()
-            raise
-        status = await sb.commit(txn)
-        if status not in (TxnStatus.SUCCESS, TxnStatus.UNCHANGED):
-            log.info("MAC_Binding update %s (%s)", status, txn.error)
+        out = await sb.try_transact(lambda txn: H.write_mac_bindings(txn, sb.tables, items))
+        if not out.ok:
+            log.info("MAC_Binding update %s (%s)", out.status, out.txn.error)
 
 
     async def _put_fdbs(self, items: list[F.FdbUpdate]) -> None:
@@ -91,15 +84,9 @@ class Pinctrl:
         todo = F.fdb_changes(sb.tables, items)
         if not todo:
             return
-        txn = sb.transaction()
-        try:
-            F.write_fdbs(txn, sb.tables, todo)
-        except BaseException:
-            txn.abort()
-            raise
-        status = await sb.commit(txn)
-        if status not in (TxnStatus.SUCCESS, TxnStatus.UNCHANGED):
-            log.info("FDB update %s (%s)", status, txn.error)
+        out = await sb.try_transact(lambda txn: F.write_fdbs(txn, sb.tables, todo))
+        if not out.ok:
+            log.info("FDB update %s (%s)", out.status, out.txn.error)
 
 
 def packet_out_raw(xid: int, packet: bytes, actions: bytes, metadata: O.Match) -> bytes:

@@ -35,7 +35,7 @@ from pyovn.northd.sbindex import INDEXED, SbIndex
 from pyovn.northd.status import hv_cfg, port_up, random_mac, random_mac_prefix
 from pyovn.northd.sync import KeyAllocator, SbWriter
 from pyovn.northd.tunnel_keys import GENEVE_LIMITS, key_limits, vxlan_mode
-from pyovn.ovsdb.idl import Idl, SchemaHelper, TxnStatus
+from pyovn.ovsdb.idl import Idl, SchemaHelper, Transaction, TxnStatus
 
 log = logging.getLogger("pyovn.northd")
 
@@ -266,11 +266,12 @@ class Northd:
             sbg = list(self.sb.tables["SB_Global"].rows.values())
             if sbg and sbg[0].raw("nb_cfg") == nb_cfg:
                 return True
-        txn = self.sb.transaction()
-        try:
+        core = self.core
+
+        def build(txn: Transaction) -> SbWriter:
             writer = SbWriter(self.sb.replica, self.index, self.dp_alloc, self.port_allocs,
                               self.limits.port)
-            writer.run(self.core.desired, dirty, full)
+            writer.run(core.desired, dirty, full)
             sbg = list(self.sb.tables["SB_Global"].rows.values())
             if sbg:
                 if sbg[0].raw("nb_cfg") != nb_cfg:
@@ -279,13 +280,13 @@ class Northd:
                 new = [r for r in txn._inserted.values() if r.table.name == "SB_Global"]
                 if new:
                     new[0].nb_cfg = nb_cfg
-        except BaseException:
-            txn.abort()
-            raise
-        status = await self.sb.commit(txn)
-        if status in (TxnStatus.SUCCESS, TxnStatus.UNCHANGED):
+            return writer
+
+        out = await self.sb.try_transact(build)
+        status, txn = out.status, out.txn
+        if out.ok:
             self.stats["sb_txns"] += status is TxnStatus.SUCCESS
-            self.stats["sb_ops"] += writer.ops
+            self.stats["sb_ops"] += out.value.ops
             if full:
                 self.stats["full_syncs"] += 1
             self.full_sync = False
@@ -301,11 +302,12 @@ class Northd:
         nbg = self._nb_global()
         sbg = list(self.sb.tables["SB_Global"].rows.values())
         sb_nb_cfg = int(sbg[0].raw("nb_cfg")) if sbg else 0
-        txn = self.nb.transaction()
-        try:
-            if nbg is None:
-                nbg = txn.insert("NB_Global")
-            opts = dict(nbg.raw("options"))  # type: ignore[attr-defined]
+
+        def build(txn: Transaction) -> None:
+            row = nbg
+            if row is None:
+                row = txn.insert("NB_Global")
+            opts = dict(row.raw("options"))  # type: ignore[attr-defined]
             want = dict(opts)
             if "mac_prefix" not in want or "svc_monitor_mac" not in want:
                 want.setdefault("mac_prefix", random_mac_prefix())
@@ -314,22 +316,21 @@ class Northd:
             # through the global unit).
             want["max_tunid"] = self.limits.max_tunid
             if want != opts:
-                nbg.options = want  # type: ignore[attr-defined]
+                row.options = want  # type: ignore[attr-defined]
             now = int(time.time() * 1000)
-            if nbg.raw("sb_cfg") != sb_nb_cfg:  # type: ignore[attr-defined]
-                nbg.sb_cfg = sb_nb_cfg  # type: ignore[attr-defined]
-                nbg.sb_cfg_timestamp = now  # type: ignore[attr-defined]
+            if row.raw("sb_cfg") != sb_nb_cfg:  # type: ignore[attr-defined]
+                row.sb_cfg = sb_nb_cfg  # type: ignore[attr-defined]
+                row.sb_cfg_timestamp = now  # type: ignore[attr-defined]
             hv, hv_ts = hv_cfg({u: r._data for u, r in
                                 self.sb.tables["Chassis_Private"].rows.items()}, sb_nb_cfg)
-            if nbg.raw("hv_cfg") != hv:  # type: ignore[attr-defined]
-                nbg.hv_cfg = hv  # type: ignore[attr-defined]
-                nbg.hv_cfg_timestamp = hv_ts or now  # type: ignore[attr-defined]
+            if row.raw("hv_cfg") != hv:  # type: ignore[attr-defined]
+                row.hv_cfg = hv  # type: ignore[attr-defined]
+                row.hv_cfg_timestamp = hv_ts or now  # type: ignore[attr-defined]
             self._sync_up(txn)
-        except BaseException:
-            txn.abort()
-            raise
-        status = await self.nb.commit(txn)
-        if status in (TxnStatus.SUCCESS, TxnStatus.UNCHANGED):
+
+        out = await self.nb.try_transact(build)
+        status, txn = out.status, out.txn
+        if out.ok:
             self.stats["nb_txns"] += status is TxnStatus.SUCCESS
             return True
         log.info("NB transaction %s (%s)", status, txn.error)

@@ -167,6 +167,49 @@ def test_transaction_errors_carry_the_servers_message(server: DbServer) -> None:
     run(main())
 
 
+class _BuildFailed(Exception):
+    pass
+
+
+def test_try_transact_tries_once_and_raises_nothing_but_the_builds_own(
+        server: DbServer) -> None:
+    async def main() -> None:
+        async with idl(server.remote) as a, idl(server.remote) as b:
+            await a.wait_synced(10)
+            await b.wait_synced(10)
+            await add_parents(a, "p")
+            await b.wait_until(lambda: bool(b.tables["Parent"].find(name="p")))
+            pa, pb = parent(a, "p"), parent(b, "p")
+
+            # The server refuses: the outcome says so, nothing raised.
+            out = await a.try_transact(lambda t: setattr(t.insert("Parent"), "name", "p"))
+            assert (out.status, out.ok) == (TxnStatus.ERROR, False)
+            assert "constraint violation" in (out.txn.error or "")
+
+            # A build that fails leaves nothing open and changes nothing.
+            before = pa.value
+
+            def fails(t: Any) -> None:
+                pa.value = 7
+                raise _BuildFailed
+
+            with pytest.raises(_BuildFailed):
+                await a.try_transact(fails)
+            assert pa.value == before
+            ok = await a.try_transact(lambda t: setattr(pa, "value", 5))
+            assert (ok.status, ok.ok, ok.value) == (TxnStatus.SUCCESS, True, None)
+            await b.wait_until(lambda: pb.value == 5)
+
+        # Not connected: TRY_AGAIN at once (transact() would wait and try again).
+        c = idl(f"unix:{server.dir}/nothing-here.sock")
+        await c.start()
+        out3 = await c.try_transact(lambda t: t.insert("Parent"))
+        assert (out3.status, out3.ok) == (TxnStatus.TRY_AGAIN, False)
+        await c.close()
+
+    run(main())
+
+
 def test_increment_fetches_nb_cfg(nb_server: DbServer) -> None:
     async def main() -> None:
         h = SchemaHelper.from_file(NB_SCHEMA)

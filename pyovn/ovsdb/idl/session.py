@@ -70,6 +70,11 @@ class TxnOutcome(Generic[T]):
     value: T
     txn: Transaction
 
+    @property
+    def ok(self) -> bool:
+        """Committed, or nothing to commit."""
+        return self.status in (TxnStatus.SUCCESS, TxnStatus.UNCHANGED)
+
 
 class _CountingReader:
     """Stands in for the connection's StreamReader to count bytes and notice the end."""
@@ -406,6 +411,18 @@ class Idl:
             txn.close()
         return txn.status
 
+    async def try_transact(self, build: Callable[[Transaction], T],
+                           timeout: float | None = None) -> TxnOutcome[T]:
+        """One try: build(txn) on the replica as it is, then commit.  A build that raises
+        leaves nothing behind (the transaction is aborted) and the exception goes on."""
+        txn = self.transaction()
+        try:
+            value = build(txn)
+        except BaseException:
+            txn.abort()
+            raise
+        return TxnOutcome(await self.commit(txn, timeout), value, txn)
+
     async def transact(
         self,
         build: Callable[[Transaction], T],
@@ -420,17 +437,11 @@ class Idl:
         for _ in range(max_tries):
             await self.wait_synced(max(0.0, deadline - time.monotonic()))
             seqno = self.change_seqno
-            txn = self.transaction()
-            try:
-                value = build(txn)
-            except BaseException:
-                txn.abort()
-                raise
-            status = await self.commit(txn, max(0.1, deadline - time.monotonic()))
-            if status in (TxnStatus.SUCCESS, TxnStatus.UNCHANGED):
-                return TxnOutcome(status, value, txn)
-            if status is not TxnStatus.TRY_AGAIN:
-                raise TransactionError(status, txn.error)
+            out = await self.try_transact(build, max(0.1, deadline - time.monotonic()))
+            if out.ok:
+                return out
+            if out.status is not TxnStatus.TRY_AGAIN:
+                raise TransactionError(out.status, out.txn.error)
             await self.wait_for_change(seqno, min(1.0, max(0.0, deadline - time.monotonic())))
         raise TransactionError(TxnStatus.TRY_AGAIN, f"gave up after {max_tries} tries")
 
