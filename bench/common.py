@@ -336,3 +336,38 @@ def exit_on_sigterm() -> None:
     def handler(signum: int, frame: FrameType | None) -> None:
         raise SystemExit(128 + signum)
     signal.signal(signal.SIGTERM, handler)
+
+
+class SandboxBench:
+    """One stack's sandbox in a fresh directory under /tmp, and the bench's own OVSDB
+    connections to it: stop() closes them, tears the sandbox down and removes the
+    directory (all kept with 'keep', for the logs)."""
+
+    def __init__(self, impl: str, stack: Any, prefix: str, keep: bool, verbose: bool,
+                 dataplane: bool = True) -> None:
+        # (Imported here: the rest of this module serves benches that run without pyovn's
+        # sandbox on the path.)
+        from pyovn.sandbox.sandbox import Sandbox
+
+        self.impl = impl
+        self.keep = keep
+        self.dir = tempfile.mkdtemp(prefix=f"{prefix}-{os.getpid()}-{impl}-", dir="/tmp")
+        out = (lambda s: print(f"[{impl}] {s}", flush=True)) if verbose else (lambda s: None)
+        try:
+            self.box = Sandbox.create(self.dir, stack, chassis=1, dataplane=dataplane, out=out)
+        except BaseException:
+            shutil.rmtree(self.dir, ignore_errors=True)
+            raise
+        self.conns: list[Conn] = []
+
+    def _conn(self, path: str) -> Conn:
+        c = Conn(path)
+        self.conns.append(c)
+        return c
+
+    def stop(self) -> None:
+        for c in self.conns:
+            c.close()
+        self.box.teardown(remove_dir=not self.keep)
+        if not self.keep:
+            shutil.rmtree(self.dir, ignore_errors=True)

@@ -34,11 +34,9 @@ import argparse
 import contextlib
 import json
 import os
-import shutil
 import statistics
 import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 from typing import Any
@@ -49,6 +47,7 @@ sys.path.insert(0, str(ROOT / "bench"))
 
 from common import (  # noqa: E402
     Conn,
+    SandboxBench,
     cpu_seconds,
     exit_on_sigterm,
     machine_facts,
@@ -59,7 +58,6 @@ from common import (  # noqa: E402
 
 from pyovn.sandbox.components import Stack  # noqa: E402
 from pyovn.sandbox.proc import Daemon, start_daemon, stop_daemons  # noqa: E402
-from pyovn.sandbox.sandbox import Sandbox  # noqa: E402
 
 NB = "OVN_Northbound"
 SB = "OVN_Southbound"
@@ -75,23 +73,14 @@ def rss_mb(pid: int) -> float | None:
     return None
 
 
-class Bench:
+class Bench(SandboxBench):
     """One stack's sandbox plus the bench's own connections to NB, SB and the chassis' OVS
     database.  Nothing here changes the sandbox code: the controller restart reuses the
     sandbox's process helpers and records the new pid in its state, so teardown stops it."""
 
     def __init__(self, impl: str, keep: bool, verbose: bool) -> None:
-        self.impl = impl
-        self.keep = keep
-        self.dir = tempfile.mkdtemp(prefix=f"pub-{os.getpid()}-{impl}-", dir="/tmp")
-        out = (lambda s: print(f"[{impl}] {s}", flush=True)) if verbose else (lambda s: None)
-        try:
-            self.sb = Sandbox.create(self.dir, Stack.parse("all" if impl == "real" else None),
-                                     chassis=1, dataplane=True, out=out)
-        except BaseException:
-            shutil.rmtree(self.dir, ignore_errors=True)
-            raise
-        self.conns: list[Conn] = []
+        super().__init__(impl, Stack.parse("all" if impl == "real" else None), "pub", keep,
+                         verbose)
         self.lsp_rows: dict[str, dict[str, Any]] = {}
         self.nb: Conn | None = None
         self.ovs: Conn | None = None
@@ -101,10 +90,10 @@ class Bench:
     # ---- life cycle ---------------------------------------------------------------------
 
     def start(self) -> None:
-        if not self.sb.state.dataplane:
+        if not self.box.state.dataplane:
             raise RuntimeError("the bench needs the data plane (root and Open vSwitch)")
-        self.sb.start()
-        st = self.sb.state
+        self.box.start()
+        st = self.box.state
         self.hv = st.hv_dir(1)
         self.nb = self._conn(st.nb)
         self.sbc = self._conn(st.sb)
@@ -120,20 +109,9 @@ class Bench:
             raise RuntimeError(f"NB monitor failed: {mon!r:.300}")
         self._apply({"params": ["pub", mon["result"]]})
 
-    def _conn(self, path: str) -> Conn:
-        c = Conn(path)
-        self.conns.append(c)
-        return c
-
-    def stop(self) -> None:
-        for c in self.conns:
-            c.close()
-        self.sb.teardown(remove_dir=not self.keep)
-        if not self.keep:
-            shutil.rmtree(self.dir, ignore_errors=True)
 
     def controller(self) -> Daemon:
-        d = self.sb.state.daemon(CONTROLLER)
+        d = self.box.state.daemon(CONTROLLER)
         if d is None:
             raise RuntimeError("the sandbox has no controller on hv1")
         return d
@@ -213,7 +191,7 @@ class Bench:
                  "row": {"name": name, "addresses": oset([f"{mac} {ip}"])}},
                 {"op": "mutate", "table": "Logical_Switch", "where": [["_uuid", "==", ls]],
                  "mutations": [["ports", "insert", oset([["named-uuid", "lsp"]])]]}]
-            vs_ops = self.vif_ops(self.sb.state.link(f"v{i}"), name)
+            vs_ops = self.vif_ops(self.box.state.link(f"v{i}"), name)
             t0 = time.perf_counter()
             nb_id = self.nb.send("transact", [NB, *nb_ops])
             vs_id = self.ovs.send("transact", [VS, *vs_ops])
@@ -300,7 +278,7 @@ class Bench:
         base = self.flow_count()
         t0 = time.perf_counter()
         self.nb.transact(NB, self.flows_topology(flows, acls))
-        vs_id = self.ovs.send("transact", [VS, *self.vif_ops(self.sb.state.link("f0"),
+        vs_id = self.ovs.send("transact", [VS, *self.vif_ops(self.box.state.link("f0"),
                                                              "pub_fl0")])
         self.ovs.wait_reply(vs_id)
         self.wait_up("pub_fl0", timeout)
@@ -312,7 +290,7 @@ class Bench:
         res["sb_logical_flows"] = self.sb_count("Logical_Flow")
 
         # Restart the controller on an empty br-int.
-        st = self.sb.state
+        st = self.box.state
         old = self.controller()
         argv = Path(f"/proc/{old.pid}/cmdline").read_bytes().rstrip(b"\0").split(b"\0")
         env = {"OVS_RUNDIR": self.hv, "OVS_DBDIR": self.hv, "OVS_LOGDIR": self.hv,
@@ -357,7 +335,7 @@ def run_stack(impl: str, a: argparse.Namespace) -> dict[str, Any]:
                 res["loaded_port_up_ms_median"] = round(statistics.median(lat), 1)
                 res["loaded_port_up_ms_p95"] = round(pct(lat, 95) or 0.0, 1)
     except BaseException:
-        d = b.sb.state.daemon(CONTROLLER)
+        d = b.box.state.daemon(CONTROLLER)
         if d is not None:
             print(f"[{impl}] controller log tail:\n{d.tail(1500)}", file=sys.stderr)
         raise

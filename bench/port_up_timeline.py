@@ -36,10 +36,8 @@ import argparse
 import json
 import os
 import select
-import shutil
 import statistics
 import sys
-import tempfile
 import time
 from pathlib import Path
 from typing import Any
@@ -50,6 +48,7 @@ sys.path.insert(0, str(ROOT / "bench"))
 
 from common import (  # noqa: E402
     Conn,
+    SandboxBench,
     cpu_seconds,
     exit_on_sigterm,
     machine_facts,
@@ -58,7 +57,6 @@ from common import (  # noqa: E402
 )
 
 from pyovn.sandbox.components import Stack  # noqa: E402
-from pyovn.sandbox.sandbox import Sandbox  # noqa: E402
 
 NB = "OVN_Northbound"
 SB = "OVN_Southbound"
@@ -96,22 +94,12 @@ def _truthy_set(v: Any) -> bool:
     return v not in (None, False)
 
 
-class Timeline:
+class Timeline(SandboxBench):
     """One stack's sandbox, its NB and SB monitors, and the per-port event times."""
 
     def __init__(self, impl: str, chassis: str, keep: bool, verbose: bool) -> None:
-        self.impl = impl
         self.sim = chassis == "sim"
-        self.keep = keep
-        self.dir = tempfile.mkdtemp(prefix=f"put-{os.getpid()}-{impl}-", dir="/tmp")
-        out = (lambda s: print(f"[{impl}] {s}", flush=True)) if verbose else (lambda s: None)
-        try:
-            self.box = Sandbox.create(self.dir, stack_of(impl),
-                                      chassis=1, dataplane=not self.sim, out=out)
-        except BaseException:
-            shutil.rmtree(self.dir, ignore_errors=True)
-            raise
-        self.conns: list[Conn] = []
+        super().__init__(impl, stack_of(impl), "put", keep, verbose, dataplane=not self.sim)
         # name -> event -> first time seen.
         self.times: dict[str, dict[str, float]] = {}
         self.lsp_names: dict[str, str] = {}  # NB uuid -> name
@@ -151,17 +139,6 @@ class Timeline:
         self.switches += 1
         self.in_switch = 0
 
-    def _conn(self, path: str) -> Conn:
-        c = Conn(path)
-        self.conns.append(c)
-        return c
-
-    def stop(self) -> None:
-        for c in self.conns:
-            c.close()
-        self.box.teardown(remove_dir=not self.keep)
-        if not self.keep:
-            shutil.rmtree(self.dir, ignore_errors=True)
 
     # ---- events -------------------------------------------------------------------------
 
