@@ -30,6 +30,7 @@ from pyovn.controller.incremental import ControllerCore
 from pyovn.controller.ofencode import ControllerEncoder
 from pyovn.controller.pinctrl import Pinctrl
 from pyovn.controller.pinctrl_garp import GarpAnnouncer
+from pyovn.controller.pinctrl_ra import RaAnnouncer
 from pyovn.controller.state import (
     SbMirror,
     find_bridge,
@@ -115,6 +116,7 @@ class Controller:
         self._ovs_task: asyncio.Task[None] | None = None  # see _ovs_later
         self._tasks: set[asyncio.Task[object]] = set()  # see _background
         self.garp = GarpAnnouncer()  # gratuitous ARP/RARP (pinctrl_garp.py)
+        self.ra = RaAnnouncer()  # periodic IPv6 router advertisements (pinctrl_ra.py)
         self.stats: dict[str, Any] = {"iterations": 0, "flow_mods": 0, "bundles": 0,
                                       "last_compute_ms": 0.0, "last_install_ms": 0.0,
                                       "untranslated": 0, "recomputes": 0}
@@ -217,6 +219,7 @@ class Controller:
                     await self._wait(seqs, 0.5 if retry else 5.0)
         finally:
             self.garp.close()
+            self.ra.close()
             for task in list(self._tasks):
                 task.cancel()
             with contextlib.suppress(Exception):
@@ -323,8 +326,10 @@ class Controller:
         if installed is None:
             return True
         self.installed = installed
-        self.garp.refresh(local, self.mirror.state, b, self.sb.tables, self.conn)
         sb_ok = await self._sb_writes(b, local.encap_type, local.encap_ips, cfg, nb_cfg)
+        # (After the SB writes: a port's "up" does not wait for these.)
+        self.garp.refresh(local, self.mirror.state, b, self.sb.tables, self.conn)
+        self.ra.refresh(self.mirror.state, b, self.conn)
         await self._ovs_later(lambda txn: OV.sync_installed(txn, self.ovs.tables,
                                                             self.installed))
         return not sb_ok

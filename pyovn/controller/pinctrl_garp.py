@@ -37,8 +37,6 @@ daemon drives (see its docstring for the hook).
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import ipaddress
 import logging
 import re
@@ -51,6 +49,7 @@ from typing import Any
 from pyovn.controller.binding import VIF_TYPES, Bindings
 from pyovn.controller.model import LocalState, PortBinding, SbState
 from pyovn.controller.pinctrl import packet_out_raw
+from pyovn.controller.pinctrl_inject import Injector
 from pyovn.logical import ofrep as O
 from pyovn.logical import symbols as S
 from pyovn.openflow import SwitchConnection
@@ -340,61 +339,17 @@ class GarpScheduler:
 # --- the daemon's part ---------------------------------------------------------------------------
 
 
-class GarpAnnouncer:
+class GarpAnnouncer(Injector):
     """The controller daemon's hook.  After each iteration that installed flows:
 
         self.garp.refresh(local, self.mirror.state, comp.bindings, self.sb.tables,
                           self.conn)
 
-    and when the daemon stops: ``self.garp.close()``.  refresh() starts the timer task on
-    first use; the task sends what is due through the connection refresh() last gave it,
-    and sleeps until the next announcement or the next refresh."""
+    and when the daemon stops: ``self.garp.close()`` (see pinctrl_inject.Injector)."""
 
     def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
-        self.clock = clock
-        self.sched = GarpScheduler()
-        self.conn: SwitchConnection | None = None
-        self.sent = 0
-        self._wake = asyncio.Event()
-        self._task: asyncio.Task[None] | None = None
+        super().__init__(GarpScheduler(), "gratuitous ARPs", clock)
 
     def refresh(self, local: LocalState, sb: SbState, b: Bindings,
                 sb_tables: Mapping[str, Any], conn: SwitchConnection | None) -> None:
-        wanted = wanted_announcements(local, sb, b, idl_nat_addresses(sb_tables))
-        self.conn = conn
-        if self.sched.update(wanted, self.clock()):
-            self._wake.set()
-        if self._task is None and self.sched.entries:
-            self._task = asyncio.get_running_loop().create_task(self._run())
-
-    def close(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            self._task = None
-
-    async def _run(self) -> None:
-        while True:
-            try:
-                await self._send_due()
-            except Exception:
-                log.exception("sending gratuitous ARPs failed")
-            nxt = self.sched.next_time()
-            # Without a switch the schedule does not advance (as in ovn-controller, which
-            # only injects while connected): look again soon.
-            timeout = None if nxt is None else max(0.0, nxt - self.clock())
-            if self.conn is None or self.conn._closed is not None:
-                timeout = 0.5 if nxt is not None else None
-            self._wake.clear()
-            with contextlib.suppress(asyncio.TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), timeout)
-
-    async def _send_due(self) -> None:
-        conn = self.conn
-        if conn is None or conn._closed is not None:
-            return
-        due = self.sched.due(self.clock())
-        for a in due:
-            conn.send(a.packet_out(conn.xid()))
-        if due:
-            self.sent += len(due)
-            await conn.drain()
+        self.offer(wanted_announcements(local, sb, b, idl_nat_addresses(sb_tables)), conn)

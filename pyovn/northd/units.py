@@ -38,6 +38,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from pyovn.northd import lr_input, lr_routing, ls_acl, ls_arp, ls_dhcp, ls_l2
+from pyovn.northd.ipv6_ra import ra_options
 from pyovn.northd.model import SwitchWide, build_port, build_router, build_switch, summarize
 from pyovn.northd.nb import NbView, column_group, opt
 from pyovn.northd.stages import FlowSink
@@ -145,6 +146,7 @@ def router_unit(nb: NbView, uuid: str) -> UnitOut:
     out["Datapath_Binding"][uuid] = ("lr", r.name)
     for p in r.ports:
         options = {"peer": p.peer} if p.peer else {}
+        options.update(ra_options(p))
         mac = " ".join([p.networks.mac, *p.row.get("networks", ())])
         out["Port_Binding"][p.name] = PortRow(uuid, "patch", tuple(sorted(options.items())),
                                               (mac,))
