@@ -34,6 +34,7 @@ from pyovn.controller.pinctrl_inject import Injector
 from pyovn.controller.pinctrl_pkt import l4_csum
 from pyovn.logical import ofrep as O
 from pyovn.logical import symbols as S
+from pyovn.logical.nd_ra import INFINITE, PRF, dnssl_option, rdnss_option, route_info_options
 from pyovn.openflow import SwitchConnection
 from pyovn.openflow.actions import encode_actions
 
@@ -43,15 +44,12 @@ ND_RA_MAX_INTERVAL_DEFAULT = 600
 ND_ROUTER_ADVERT = 134
 IPPROTO_ICMPV6 = 58
 RA_LIFETIME = 0xFFFF  # IPV6_ND_RA_LIFETIME
-INFINITE = 0xFFFFFFFF  # the options' lifetimes
 FLAG_MANAGED = 0x80
 FLAG_OTHER = 0x40
-PRF = {"HIGH": 0x08, "LOW": 0x18}  # anything else: medium (0)
 PREFIX_ON_LINK = 0x80
 PREFIX_AUTONOMOUS = 0x40
 ALL_NODES_MAC = bytes.fromhex("333300000001")
 ALL_NODES = ipaddress.IPv6Address("ff02::1").packed
-_DNSSL_MAX = 255  # packets.c's buffer
 
 
 def min_interval_default(max_interval: int) -> int:
@@ -147,54 +145,6 @@ def _is_ipv4(token: str) -> bool:
 # --- the packet ------------------------------------------------------------------------------
 
 
-def _dnssl_option(text: str) -> bytes:
-    """packet_put_ra_dnssl_opt(): comma-separated domains, each as DNS labels; the option's
-    size counts each domain's text length (not its encoding) and is rounded up to 8, so a
-    list is cut where 23.03 cuts it.  Empty when the text is too long for its buffer."""
-    size = 8
-    buf = bytearray(_DNSSL_MAX)
-    i = 0
-    for domain in text.split(","):
-        if not domain:
-            continue
-        size += len(domain.encode())
-        if size > _DNSSL_MAX:
-            return b""
-        for label in domain.split("."):
-            if not label:
-                continue
-            raw = label.encode()
-            if i + 1 + len(raw) >= _DNSSL_MAX:
-                return b""
-            buf[i] = len(raw)
-            buf[i + 1:i + 1 + len(raw)] = raw
-            i += 1 + len(raw)
-        i += 1
-    size = (size + 7) // 8 * 8
-    return struct.pack("!BBHI", 31, size // 8, 0, INFINITE) + bytes(buf[:size - 8])
-
-
-def _route_info_options(text: str) -> bytes:
-    """packet_put_ra_route_info_opt(): "PRF-prefix/len,..." (PRF HIGH, LOW or anything
-    else for medium); an entry without an IPv6 prefix ends the list, as in 23.03."""
-    out = b""
-    for entry in text.split(","):
-        parts = [p for p in entry.split("-") if p]
-        if not parts:
-            continue
-        flags = PRF.get(parts[0], 0)
-        if len(parts) < 2:
-            break
-        try:
-            net = ipaddress.IPv6Interface(parts[1].strip()).network
-        except ValueError:
-            break
-        words = (net.prefixlen + 63) // 64
-        out += struct.pack("!BBBBI", 24, 1 + words, net.prefixlen, flags, INFINITE)
-        out += net.network_address.packed[:words * 8]
-    return out
-
-
 def ra_packet(cfg: RaConfig) -> bytes:
     """The Ethernet frame: to all nodes (33:33:00:00:00:01, ff02::1) from the router port,
     hop limit 255; RA with the M/O and preference flags, router lifetime 0xffff; options
@@ -207,11 +157,11 @@ def ra_packet(cfg: RaConfig) -> bytes:
     for plen, addr in cfg.prefixes:
         msg += struct.pack("!BBBBIII", 3, 4, plen, cfg.la_flags, INFINITE, INFINITE, 0) + addr
     if cfg.rdnss is not None:
-        msg += struct.pack("!BBHI", 25, 3, 0, INFINITE) + cfg.rdnss
+        msg += rdnss_option(cfg.rdnss)
     if cfg.dnssl:
-        msg += _dnssl_option(cfg.dnssl)
+        msg += dnssl_option(cfg.dnssl)
     if cfg.route_info:
-        msg += _route_info_options(cfg.route_info)
+        msg += route_info_options(cfg.route_info)
     csum = l4_csum(True, cfg.ipv6_src, ALL_NODES, IPPROTO_ICMPV6, msg)
     msg = msg[:2] + struct.pack("!H", csum) + msg[4:]
     ip6 = struct.pack("!IHBB", 6 << 28, len(msg), IPPROTO_ICMPV6, 255) + cfg.ipv6_src + ALL_NODES

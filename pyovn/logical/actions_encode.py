@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from pyovn.logical import actions_ast as A
 from pyovn.logical import ofrep as O
 from pyovn.logical import symbols as S
+from pyovn.logical.nd_ra import PRF, dnssl_option, rdnss_option, route_info_options
 
 # ACTION_OPCODE_* of include/ovn/actions.h.
 OP_ARP = 0
@@ -616,13 +617,19 @@ _RA_FLAGS = {"dhcpv6_stateful": 0x80, "dhcpv6_stateless": 0x40, "slaac": 0}
 
 def _nd_ra(a: A.PutOpts) -> bytes:
     """The router advertisement put_nd_ra_opts() asks ovn-controller to send: ICMPv6 RA
-    header (type 134, hop limit 255, M/O flags from addr_mode, router lifetime 0xffff)
-    followed by the options in the order given (SLLA, MTU, prefix, ...)."""
+    header (type 134, hop limit 255, M/O flags from addr_mode and the preference bits of
+    router_preference, router lifetime 0xffff) followed by the options in the order given
+    (SLLA, MTU, RDNSS, DNSSL, route information, prefixes), as 23.03's
+    encode_put_nd_ra_option writes them."""
     mode = "slaac"
+    flags = 0
     for od, vals in a.options:
         if od.name == "addr_mode":
             mode = str(vals[0].value)
-    body = bytes([134, 0, 0, 0, 255, _RA_FLAGS.get(mode, 0), 0xFF, 0xFF]) + bytes(8)
+        elif od.name == "router_preference":
+            flags |= PRF.get(str(vals[0].value), 0)
+    flags |= _RA_FLAGS.get(mode, 0)
+    body = bytes([134, 0, 0, 0, 255, flags, 0xFF, 0xFF]) + bytes(8)
     for od, vals in a.options:
         v = vals[0]
         if od.name == "slla":
@@ -630,10 +637,17 @@ def _nd_ra(a: A.PutOpts) -> bytes:
         elif od.name == "mtu":
             body += bytes([5, 1, 0, 0]) + int(v.value).to_bytes(4, "big")
         elif od.name == "prefix":
-            plen = 128 if v.mask is None else bin(v.mask).count("1")
-            flags = 0x80 | (0x40 if mode != "dhcpv6_stateful" else 0)
-            body += bytes([3, 4, plen, flags]) + b"\xff" * 8 + bytes(4)
-            body += int(v.value).to_bytes(16, "big")
-        elif od.name != "addr_mode":
+            for p in vals:
+                plen = 128 if p.mask is None else bin(p.mask).count("1")
+                pflags = 0x80 | (0x40 if mode != "dhcpv6_stateful" else 0)
+                body += bytes([3, 4, plen, pflags]) + b"\xff" * 8 + bytes(4)
+                body += int(p.value).to_bytes(16, "big")
+        elif od.name == "rdnss":
+            body += rdnss_option(int(v.value).to_bytes(16, "big"))
+        elif od.name == "dnssl":
+            body += dnssl_option(str(v.value))
+        elif od.name == "route_info":
+            body += route_info_options(str(v.value))
+        elif od.name not in ("addr_mode", "router_preference"):
             body += od.encode(vals)
     return body

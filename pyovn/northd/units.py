@@ -38,7 +38,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from pyovn.northd import lr_input, lr_routing, ls_acl, ls_arp, ls_dhcp, ls_l2
-from pyovn.northd.ipv6_ra import ra_options
+from pyovn.northd.ipv6_ra import build_nd_ra, ra_options
 from pyovn.northd.model import SwitchWide, build_port, build_router, build_switch, summarize
 from pyovn.northd.nb import NbView, column_group, opt
 from pyovn.northd.stages import FlowSink
@@ -157,6 +157,7 @@ def router_unit(nb: NbView, uuid: str) -> UnitOut:
     lr_routing.build_routing(r, f)
     lr_routing.build_arp_resolve(r, f)
     lr_routing.build_router_misc(r, f)
+    build_nd_ra(r, f)
     out["Logical_Flow"] = dict.fromkeys(f.flows)
     return out
 

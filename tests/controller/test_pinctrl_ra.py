@@ -18,6 +18,7 @@ from hypothesis import strategies as st
 from pyovn.controller import model as M
 from pyovn.controller import pinctrl_ra as R
 from pyovn.controller.binding import compute_bindings
+from pyovn.logical.nd_ra import dnssl_option
 from tests.controller.topo import uid
 
 # What real northd 23.03 wrote for lr0-sw0 with ipv6_ra_configs send_periodic=true,
@@ -97,7 +98,7 @@ def test_numbers_that_do_not_parse_take_the_defaults() -> None:
 def test_overlong_search_list_is_left_out_not_cut_short() -> None:
     cfg = R.ra_config({**REAL_OPTIONS, "ipv6_ra_dnssl": ",".join(["x" * 60] * 5)})
     assert cfg is not None
-    assert R._dnssl_option(cfg.dnssl) == b""
+    assert dnssl_option(cfg.dnssl) == b""
     assert R.ra_packet(cfg) == R.ra_packet(replace(cfg, dnssl=""))
 
 
