@@ -19,6 +19,7 @@ from pyovn.controller import model as M
 from pyovn.controller import pinctrl_ra as R
 from pyovn.controller.binding import compute_bindings
 from pyovn.logical.nd_ra import dnssl_option
+from tests.controller.test_pinctrl_garp import FakeConn
 from tests.controller.topo import uid
 
 # What real northd 23.03 wrote for lr0-sw0 with ipv6_ra_configs send_periodic=true,
@@ -196,23 +197,6 @@ def test_equal_intervals_need_no_randomness() -> None:
     s = R.RaScheduler(lambda n: 1 // 0 if n == 0 else 0)  # would fail if asked for 0
     s.update({"lr0-sw0": _ad(4, 4)}, 0.0)
     assert s.next_time() == 4.0
-
-
-class FakeConn:
-    def __init__(self) -> None:
-        self.sent: list[bytes] = []
-        self._closed: BaseException | None = None
-        self.n = 0
-
-    def xid(self) -> int:
-        self.n += 1
-        return self.n
-
-    def send(self, msg: bytes) -> None:
-        self.sent.append(msg)
-
-    async def drain(self) -> None:
-        pass
 
 
 def test_announcer_sends_when_due() -> None:
