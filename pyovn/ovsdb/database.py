@@ -10,6 +10,7 @@ import os
 import random
 import time
 from collections.abc import Iterator
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -129,6 +130,25 @@ def row_refs(table: TableSchema, row: Row) -> list[tuple[str, str, str, bool]]:
     return refs
 
 
+Ref = tuple[str, str, str, bool]
+_NO_REFS: frozenset[Ref] = frozenset()
+
+
+def ref_sets(table: TableSchema, old: Row, new: Row) -> tuple[AbstractSet[Ref],
+                                                              AbstractSet[Ref]] | None:
+    """The references of a modified row before and after, as sets to take differences of
+    (both empty when they did not change); None when either holds the same reference
+    twice (a map's values), which a difference cannot count."""
+    old_refs = row_refs(table, old)
+    new_refs = row_refs(table, new)
+    if old_refs == new_refs:
+        return _NO_REFS, _NO_REFS
+    old_set, new_set = set(old_refs), set(new_refs)
+    if len(old_set) != len(old_refs) or len(new_set) != len(new_refs):
+        return None
+    return old_set, new_set
+
+
 def _iter_refs(table: TableSchema, row: Row) -> Iterator[tuple[str, str, str, bool]]:
     data = row.data
     for column, bases in table.ref_columns:
@@ -232,13 +252,10 @@ class Database:
         port joining a big multicast group touches one reference, not all); False, having
         done nothing, when a row holds the same reference twice (a map's values), which
         the long way counts right."""
-        old_refs = row_refs(tschema, old)
-        new_refs = row_refs(tschema, new)
-        if old_refs == new_refs:
-            return True
-        old_set, new_set = set(old_refs), set(new_refs)
-        if len(old_set) != len(old_refs) or len(new_set) != len(new_refs):
+        sets = ref_sets(tschema, old, new)
+        if sets is None:
             return False
+        old_set, new_set = sets
         strong = self.strong_refs
         weak = self.weak_referrers
         me = (table_name, uuid)

@@ -12,7 +12,15 @@ from collections.abc import Iterable, Iterator
 from typing import Any
 
 from pyovn.ovsdb.condition import type_to_english
-from pyovn.ovsdb.database import Changes, Database, Row, RowChange, new_uuid, row_refs
+from pyovn.ovsdb.database import (
+    Changes,
+    Database,
+    Row,
+    RowChange,
+    new_uuid,
+    ref_sets,
+    row_refs,
+)
 from pyovn.ovsdb.datum import _atom_text, sorted_map
 from pyovn.ovsdb.error import OvsdbError, constraint_violation
 from pyovn.ovsdb.schema import UUID_ZERO, TableSchema, Type
@@ -176,13 +184,10 @@ class Txn:
         old, new = change.old, change.new
         if old is None or new is None:
             return False
-        old_refs = row_refs(tschema, old)
-        new_refs = row_refs(tschema, new)
-        if old_refs == new_refs:
-            return True
-        old_set, new_set = set(old_refs), set(new_refs)
-        if len(old_set) != len(old_refs) or len(new_set) != len(new_refs):
+        sets = ref_sets(tschema, old, new)
+        if sets is None:
             return False
+        old_set, new_set = sets
         columns = [c.name for c, _ in tschema.ref_columns]
         for _, target_table, target, strong in old_set - new_set:
             if strong:
