@@ -24,7 +24,7 @@ from pyovn.sandbox.sandbox import Sandbox
 from pyovn.sandbox.scenario import build, evaluate, load
 from tests.sandbox.helpers import running_sandbox
 
-from .test_vxlan import bundles, replace_controller
+from .test_vxlan import take_over
 
 pytestmark = [pytest.mark.netns, pytest.mark.real]
 
@@ -65,19 +65,6 @@ def wait_equal(sb: Sandbox, tables: set[int], want: dict[int, list[str]],
     for i in want:
         got = dump(sb, i, tables)
         assert got == want[i], f"hv{i}, tables {sorted(tables)}:\n{diff(want[i], got)}"
-
-
-def take_over(sb: Sandbox) -> dict[int, Daemon]:
-    """pyovn's controller instead of the real one on every chassis, once its first bundle
-    (which replaces the switch's whole table) is in."""
-    new = {i: replace_controller(sb, i, Stack.parse(None)) for i in (1, 2)}
-    deadline = time.monotonic() + WAIT
-    while not all(bundles(sb, i, d) >= 1 for i, d in new.items()):
-        for d in new.values():
-            assert d.alive(), f"pyovn's controller exited:\n{d.tail()}"
-        assert time.monotonic() < deadline, "pyovn's controllers installed nothing"
-        time.sleep(0.1)
-    return new
 
 
 def fdb_rows(sb: Sandbox) -> set[tuple[str, int, int]]:

@@ -28,7 +28,7 @@ from pyovn.sandbox.scenario import build, load
 from tests.controller.test_pinctrl_ra import REAL_OPTIONS, REAL_RA
 from tests.sandbox.helpers import running_sandbox
 
-from .test_fdb_hairpin import take_over
+from .test_vxlan import take_over
 
 pytestmark = [pytest.mark.netns, pytest.mark.real]
 

@@ -130,6 +130,20 @@ def replace_controller(sb: Sandbox, i: int, stack: Stack) -> Daemon:
     return d
 
 
+def take_over(sb: Sandbox) -> dict[int, Daemon]:
+    """pyovn's controller instead of the real one on every chassis, once its first bundle
+    (which replaces the switch's whole table) is in: the real one's flows stay in the
+    switch until then."""
+    new = {i: replace_controller(sb, i, Stack.parse(None)) for i in (1, 2)}
+    deadline = time.monotonic() + WAIT
+    while not all(bundles(sb, i, d) >= 1 for i, d in new.items()):
+        for d in new.values():
+            assert d.alive(), f"pyovn's controller exited:\n{d.tail()}"
+        assert time.monotonic() < deadline, "pyovn's controllers installed nothing"
+        time.sleep(0.1)
+    return new
+
+
 def test_pyovn_controller_takes_over_from_the_real_one_with_the_same_tunnels_and_flows(
         tmp_path_factory: pytest.TempPathFactory) -> None:
     need_dataplane()
@@ -144,16 +158,8 @@ def test_pyovn_controller_takes_over_from_the_real_one_with_the_same_tunnels_and
         for i in (1, 2):
             assert any("tun_id=0x800000/0x800000" in f for f in real_flows[i]), \
                 "the real controller installed no VXLAN multicast flow"
-        mine = Stack.parse(None)
-        new = {i: replace_controller(sb, i, mine) for i in (1, 2)}
+        new = take_over(sb)
         deadline = time.monotonic() + WAIT
-        # The real one's flows stay in the switch until pyovn's first bundle replaces them
-        # all: compare only after that.
-        while not all(bundles(sb, i, d) >= 1 for i, d in new.items()):
-            for d in new.values():
-                assert d.alive(), f"pyovn's controller exited:\n{d.tail()}"
-            assert time.monotonic() < deadline, "pyovn's controllers installed nothing"
-            time.sleep(0.1)
         while any(physical_flows(sb, i) != real_flows[i] for i in (1, 2)):
             for d in new.values():
                 assert d.alive(), f"pyovn's controller exited:\n{d.tail()}"
