@@ -371,3 +371,27 @@ class SandboxBench:
         self.box.teardown(remove_dir=not self.keep)
         if not self.keep:
             shutil.rmtree(self.dir, ignore_errors=True)
+
+
+def print_side_by_side(results: Sequence[Mapping[str, Any]],
+                       rows: Sequence[tuple[str, str, bool]], head: str, label_width: int,
+                       col_width: int, footer: str) -> None:
+    """One line per (key, label, with ratio) row that some stack measured: each stack's
+    figure (results' "impl" names the columns) and, when both real and pyovn ran and the
+    row asks for it, real/pyovn; 'footer' says how to read that ratio."""
+    by = {r["impl"]: r for r in results}
+    both = "real" in by and "pyovn" in by
+    print(f"{head:<{label_width}}" + "".join(f"{r['impl']:>{col_width}}" for r in results)
+          + (f"{'real/pyovn':>12}" if both else ""))
+    for key, label, ratio in rows:
+        if not any(key in r for r in results):
+            continue
+        line = f"{label:<{label_width}}" + "".join(f"{r.get(key, '-')!s:>{col_width}}"
+                                                  for r in results)
+        if both and ratio:
+            x, y = by["real"].get(key), by["pyovn"].get(key)
+            if isinstance(x, int | float) and isinstance(y, int | float) and y > 0:
+                line += f"{x / y:>12.2f}"
+        print(line)
+    if both:
+        print(footer)

@@ -53,6 +53,7 @@ from common import (  # noqa: E402
     machine_facts,
     oset,
     pct,
+    print_side_by_side,
     vif_ops,
 )
 
@@ -396,21 +397,8 @@ def main() -> int:
     print(f"controller bench: one chassis, {a.n} ports up, ACL address sets of {a.flows} "
           f"addresses in {a.acls} ACLs; SB made by each stack's own northd; "
           f"nproc={os.cpu_count()}")
-    by = {r["impl"]: r for r in results}
-    both = "real" in by and "pyovn" in by
-    print(f"{'metric':<32}" + "".join(f"{r['impl']:>12}" for r in results)
-          + (f"{'real/pyovn':>12}" if both else ""))
-    for key, label, ratio in ROWS:
-        if not any(key in r for r in results):
-            continue
-        line = f"{label:<32}" + "".join(f"{r.get(key, '-')!s:>12}" for r in results)
-        if both and ratio:
-            x, y = by["real"].get(key), by["pyovn"].get(key)
-            if isinstance(x, int | float) and isinstance(y, int | float) and y > 0:
-                line += f"{x / y:>12.2f}"
-        print(line)
-    if both:
-        print("ratio real/pyovn: above 1.0 pyovn is faster (or smaller)")
+    print_side_by_side(results, ROWS, "metric", 32, 12,
+                       "ratio real/pyovn: above 1.0 pyovn is faster (or smaller)")
     return 0
 
 

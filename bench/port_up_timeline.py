@@ -53,6 +53,7 @@ from common import (  # noqa: E402
     exit_on_sigterm,
     machine_facts,
     oset,
+    print_side_by_side,
     vif_ops,
 )
 
@@ -319,21 +320,9 @@ def main() -> int:
         return 0
     print(f"port-up timeline: {a.n} ports x {a.rounds} rounds per stack, chassis "
           f"{a.chassis}, medians of per-port differences in ms; nproc={os.cpu_count()}")
-    by = {r["impl"]: r for r in results}
-    both = "real" in by and "pyovn" in by
-    print(f"{'hop':<38}" + "".join(f"{r['impl']:>13}" for r in results)
-          + (f"{'real/pyovn':>12}" if both else ""))
-    for label in [h[0] for h in HOPS] + [f"{c} CPU per port" for c in CENTRAL]:
-        if not any(label in r for r in results):
-            continue
-        line = f"{label:<38}" + "".join(f"{r.get(label, '-')!s:>13}" for r in results)
-        if both:
-            x, y = by["real"].get(label), by["pyovn"].get(label)
-            if isinstance(x, int | float) and isinstance(y, int | float) and y > 0:
-                line += f"{x / y:>12.2f}"
-        print(line)
-    if both:
-        print("ratio real/pyovn: above 1.0 pyovn is faster")
+    labels = [h[0] for h in HOPS] + [f"{c} CPU per port" for c in CENTRAL]
+    print_side_by_side(results, [(x, x, True) for x in labels], "hop", 38, 13,
+                       "ratio real/pyovn: above 1.0 pyovn is faster")
     return 0
 
 
