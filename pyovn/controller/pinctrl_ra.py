@@ -34,13 +34,21 @@ from pyovn.controller.pinctrl_inject import Injector
 from pyovn.controller.pinctrl_pkt import l4_csum
 from pyovn.logical import ofrep as O
 from pyovn.logical import symbols as S
-from pyovn.logical.nd_ra import INFINITE, PRF, dnssl_option, rdnss_option, route_info_options
+from pyovn.logical.nd_ra import (
+    INFINITE,
+    MAX_INTERVAL_DEFAULT,
+    PRF,
+    dnssl_option,
+    min_interval_default,
+    rdnss_option,
+    route_info_options,
+    smap_int,
+)
 from pyovn.openflow import SwitchConnection
 from pyovn.openflow.actions import encode_actions
 
 log = logging.getLogger("pyovn.controller.ra")
 
-ND_RA_MAX_INTERVAL_DEFAULT = 600
 ND_ROUTER_ADVERT = 134
 IPPROTO_ICMPV6 = 58
 RA_LIFETIME = 0xFFFF  # IPV6_ND_RA_LIFETIME
@@ -50,20 +58,6 @@ PREFIX_ON_LINK = 0x80
 PREFIX_AUTONOMOUS = 0x40
 ALL_NODES_MAC = bytes.fromhex("333300000001")
 ALL_NODES = ipaddress.IPv6Address("ff02::1").packed
-
-
-def min_interval_default(max_interval: int) -> int:
-    """nd_ra_min_interval_default(): a third of the maximum from 9 s up, three quarters
-    of it below."""
-    return max_interval // 3 if max_interval >= 9 else max_interval * 3 // 4
-
-
-def _int(options: Mapping[str, str], key: str, default: int) -> int:
-    """smap_get_int(): the default when missing or not an integer."""
-    try:
-        return int(options.get(key, ""))
-    except ValueError:
-        return default
 
 
 @dataclass(frozen=True)
@@ -84,9 +78,9 @@ class RaConfig:
 def ra_config(options: Mapping[str, str]) -> RaConfig | None:
     """ipv6_ra_update_config(): the advertisement a Port_Binding's options describe, or
     None (logged) when they do not make one."""
-    max_i = _int(options, "ipv6_ra_max_interval", ND_RA_MAX_INTERVAL_DEFAULT)
-    min_i = _int(options, "ipv6_ra_min_interval", min_interval_default(max_i))
-    mtu = _int(options, "ipv6_ra_mtu", 0)
+    max_i = smap_int(options, "ipv6_ra_max_interval", MAX_INTERVAL_DEFAULT)
+    min_i = smap_int(options, "ipv6_ra_min_interval", min_interval_default(max_i))
+    mtu = smap_int(options, "ipv6_ra_mtu", 0)
     mode = options.get("ipv6_ra_address_mode")
     mo, la = 0, PREFIX_ON_LINK
     if mode is None:

@@ -2,16 +2,33 @@
 answer to a router solicitation, actions_encode.py) and the controller's periodic
 advertisements (controller/pinctrl_ra.py): RDNSS, DNSSL and route information options
 (lib/packets.c's packet_put_ra_*_opt, ovn's encode_put_nd_ra_option), and the router
-preference bits of the RA header."""
+preference bits of the RA header; and the option readers and interval default both
+northd and the controller use."""
 
 from __future__ import annotations
 
 import ipaddress
 import struct
+from collections.abc import Mapping
 
 INFINITE = 0xFFFFFFFF  # the options' lifetimes
+MAX_INTERVAL_DEFAULT = 600  # ND_RA_MAX_INTERVAL_DEFAULT, seconds
 PRF = {"HIGH": 0x08, "LOW": 0x18}  # RA header flags; anything else: medium (0)
 _DNSSL_MAX = 255  # the C encoders' buffer
+
+
+def min_interval_default(max_interval: int) -> int:
+    """nd_ra_min_interval_default(): a third of the maximum from 9 s up, three quarters
+    of it below."""
+    return max_interval // 3 if max_interval >= 9 else max_interval * 3 // 4
+
+
+def smap_int(options: Mapping[str, str], key: str, default: int) -> int:
+    """smap_get_int(): the default when missing or not an integer."""
+    try:
+        return int(options.get(key, ""))
+    except ValueError:
+        return default
 
 
 def rdnss_option(server: bytes) -> bytes:

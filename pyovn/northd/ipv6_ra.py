@@ -7,25 +7,17 @@ Checked against the real ovn-northd 23.03 (tests/northd/test_ipv6_ra.py)."""
 
 from __future__ import annotations
 
+from pyovn.logical.nd_ra import MAX_INTERVAL_DEFAULT, min_interval_default, smap_int
 from pyovn.northd.addresses import mac_to_lla
 from pyovn.northd.model import Router, RouterPort
 from pyovn.northd.nb import opt
 from pyovn.northd.stages import FlowSink, Stage
 
 ADDRESS_MODES = ("slaac", "dhcpv6_stateful", "dhcpv6_stateless")
-MAX_INTERVAL_DEFAULT = 600
 MAX_INTERVAL_MAX = 1800
 MAX_INTERVAL_MIN = 4
 MIN_INTERVAL_MIN = 3
 MTU_MIN = 1280  # RFC 2460
-
-
-def _int(configs: dict[str, str], key: str, default: int) -> int:
-    """smap_get_int(): the default when missing or not an integer."""
-    try:
-        return int(configs.get(key, ""))
-    except ValueError:
-        return default
 
 
 def _configs(p: RouterPort) -> tuple[dict[str, str], str] | None:
@@ -48,7 +40,7 @@ def build_nd_ra(r: Router, f: FlowSink) -> None:
             continue
         configs, mode = got
         args = [f'addr_mode = "{mode}"', f"slla = {p.networks.mac}"]
-        mtu = _int(configs, "mtu", 0)
+        mtu = smap_int(configs, "mtu", 0)
         if mtu >= MTU_MIN:
             args.append(f"mtu = {mtu}")
         prf = configs.get("router_preference", "MEDIUM")
@@ -79,14 +71,13 @@ def ra_options(p: RouterPort) -> dict[str, str]:
     if configs.get("send_periodic", "").lower() != "true":
         return {}
     out = {"ipv6_ra_send_periodic": "true", "ipv6_ra_address_mode": mode}
-    max_i = min(max(_int(configs, "max_interval", MAX_INTERVAL_DEFAULT), MAX_INTERVAL_MIN),
+    max_i = min(max(smap_int(configs, "max_interval", MAX_INTERVAL_DEFAULT), MAX_INTERVAL_MIN),
                 MAX_INTERVAL_MAX)
     out["ipv6_ra_max_interval"] = str(max_i)
-    min_default = max_i // 3 if max_i >= 9 else max_i * 3 // 4
-    min_i = max(min(_int(configs, "min_interval", min_default), max_i * 3 // 4),
+    min_i = max(min(smap_int(configs, "min_interval", min_interval_default(max_i)), max_i * 3 // 4),
                 MIN_INTERVAL_MIN)
     out["ipv6_ra_min_interval"] = str(min_i)
-    mtu = _int(configs, "mtu", 0)
+    mtu = smap_int(configs, "mtu", 0)
     if mtu >= MTU_MIN:
         out["ipv6_ra_mtu"] = str(mtu)
     out["ipv6_ra_prefixes"] = " ".join(a.cidr for a in p.networks.ip6 if not a.is_lla)

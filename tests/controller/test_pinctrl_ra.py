@@ -18,7 +18,7 @@ from hypothesis import strategies as st
 from pyovn.controller import model as M
 from pyovn.controller import pinctrl_ra as R
 from pyovn.controller.binding import compute_bindings
-from pyovn.logical.nd_ra import dnssl_option
+from pyovn.logical.nd_ra import dnssl_option, min_interval_default
 from tests.controller.test_pinctrl_garp import FakeConn
 from tests.controller.topo import uid
 
@@ -71,8 +71,8 @@ def test_address_modes_and_preferences() -> None:
         assert cfg is not None and (cfg.mo_flags, cfg.la_flags) == (mo | 0x08, la)
     cfg = R.ra_config({**base, "ipv6_ra_address_mode": "slaac", "ipv6_ra_prf": "MEDIUM"})
     assert cfg is not None and cfg.mo_flags == 0
-    assert R.min_interval_default(9) == 3 and R.min_interval_default(4) == 3
-    assert R.min_interval_default(600) == 200
+    assert min_interval_default(9) == 3 and min_interval_default(4) == 3
+    assert min_interval_default(600) == 200
 
 
 @pytest.mark.parametrize("bad", [
