@@ -48,15 +48,18 @@ def test_same_flows_as_real_northd_with_pyovn_servers() -> None:
     require_server("pyovn")
     topo = topos.routed()
     real = Central("real", northd=True, tag="ref-srv")
-    mine = PyovnCentral("pyovn", tag="sut-srv")
     try:
-        mine.start_northd()
-        nbctl_all(real, topo.cmds)
-        nbctl_all(mine, topo.cmds)
-        assert lflows(mine) == lflows(real)
+        # (Started inside: if pyovn's side cannot start, the real one is still stopped.)
+        mine = PyovnCentral("pyovn", tag="sut-srv")
+        try:
+            mine.start_northd()
+            nbctl_all(real, topo.cmds)
+            nbctl_all(mine, topo.cmds)
+            assert lflows(mine) == lflows(real)
+        finally:
+            mine.stop()
     finally:
         real.stop()
-        mine.stop()
 
 
 def test_nb_cfg_flows_to_sb_and_back(central: PyovnCentral) -> None:
